@@ -1,9 +1,60 @@
+/*
+ * main.c — the onnxq tool: dispatches to one subcommand per file.
+ */
 #include <stdio.h>
-#include "onnxq/model.h"
-int main(int argc, char **argv) {
-  onnxq_error err; onnxq_model *m;
-  if (argc < 2) return 2;
-  if (onnxq_model_load_file(argv[1], &m, &err)) { fprintf(stderr, "onnxq: %s\n", err.message); return 1; }
-  if (argc > 2 && onnxq_model_save(m, argv[2], NULL, NULL, &err)) { fprintf(stderr, "onnxq: %s\n", err.message); return 1; }
-  onnxq_model_destroy(m); return 0;
+#include <string.h>
+
+#include "cli.h"
+
+typedef struct command {
+    const char *name;
+    cli_command_fn fn;
+    const char *summary;
+} command;
+
+static const command commands[] = {
+    {"layers", cmd_layers, "list the nodes of a model (index, name, op, inputs)"},
+    {"info", cmd_info, "summarise a model: opsets, inputs/outputs, parameters"},
+    {"check", cmd_check, "check a model for structural problems"},
+    {"save", cmd_save, "re-write a model, moving weights to/from external data"},
+};
+enum { N_COMMANDS = sizeof commands / sizeof commands[0] };
+
+static void usage(FILE *fp)
+{
+    fprintf(fp,
+            "usage: onnxq COMMAND [OPTIONS] ...\n"
+            "\n"
+            "Look inside, convert, quantize and run ONNX models.\n"
+            "\n"
+            "commands:\n");
+    for (int i = 0; i < N_COMMANDS; i++)
+        fprintf(fp, "  %-10s %s\n", commands[i].name, commands[i].summary);
+    fprintf(fp, "\n'onnxq COMMAND --help' describes a command.\n"
+                "Exit status: 0 ok, 1 error, 2 usage error.\n");
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return CLI_USAGE;
+    }
+    if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0 ||
+        strcmp(argv[1], "help") == 0) {
+        usage(stdout);
+        return CLI_OK;
+    }
+    if (strcmp(argv[1], "--version") == 0) {
+        printf("onnxq " ONNXQ_VERSION_STRING "\n");
+        return CLI_OK;
+    }
+    for (int i = 0; i < N_COMMANDS; i++)
+        if (strcmp(argv[1], commands[i].name) == 0) {
+            cli_reset_getopt();
+            return commands[i].fn(argc - 1, argv + 1);
+        }
+    fprintf(stderr, "onnxq: unknown command '%s'; try 'onnxq --help'\n",
+            argv[1]);
+    return CLI_USAGE;
 }

@@ -11,7 +11,6 @@
  * reader never sees half a file and a failed save leaves nothing behind.
  * External data is written the same way (see save_external below).
  */
-#define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>

@@ -11,7 +11,6 @@
  * offset, described by the tensor's external_data entries location / offset
  * / length; or, with file_per_tensor, one file per tensor named after it.
  */
-#define _GNU_SOURCE
 #include <inttypes.h>
 #include <libgen.h>
 #include <stdio.h>

@@ -230,6 +230,8 @@ onnxq_status onnxq_tensor_copy_data(onnxq_model *model,
             memcpy(dst, src, n);
         return s;
     }
+    if (dst_size == 0)
+        return ONNXQ_OK; /* empty tensor: its typed field may be NULL */
     size_t es = onnxq_dtype_size(t->data_type);
     size_t count = dst_size / (es ? es : 1);
     unsigned char *out = dst;

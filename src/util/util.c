@@ -1,5 +1,4 @@
 /* util.c — strings, paths, growable arrays and atomic file writes. */
-#define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>

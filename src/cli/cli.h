@@ -1,0 +1,74 @@
+/*
+ * cli.h — what the subcommands of the onnxq tool share.
+ *
+ * Each subcommand lives in its own cmd_<name>.c and has the signature of
+ * cli_command_fn: it gets argv starting at the subcommand's name, parses it
+ * with getopt_long, and returns the process exit status:
+ *   0 success, 1 an error (one line on stderr: "onnxq <cmd>: <message>"),
+ *   2 a usage error (message plus "try 'onnxq <cmd> --help'").
+ */
+#ifndef ONNXQ_CLI_H
+#define ONNXQ_CLI_H
+
+#include <stdio.h>
+
+#include "onnxq/model.h"
+
+enum { CLI_OK = 0, CLI_ERROR = 1, CLI_USAGE = 2 };
+
+typedef int (*cli_command_fn)(int argc, char **argv);
+
+int cmd_layers(int argc, char **argv);
+int cmd_info(int argc, char **argv);
+int cmd_check(int argc, char **argv);
+int cmd_save(int argc, char **argv);
+
+/* Prints "onnxq CMD: message" on stderr and returns CLI_ERROR. */
+int cli_fail(const char *cmd, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* Prints "onnxq CMD: message" and the --help hint; returns CLI_USAGE. */
+int cli_usage_error(const char *cmd, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* Loads path; on failure prints the error and returns NULL. */
+onnxq_model *cli_load_model(const char *cmd, const char *path);
+
+/* Resets getopt for a subcommand's parse (the tool parses argv once per
+ * subcommand). */
+void cli_reset_getopt(void);
+
+/* ---- external data options, shared by every command that writes a model --
+ * --external-data[=FILE], --external-threshold BYTES, --external-per-tensor,
+ * --no-external-data.  cli_save_parse returns 1 if it consumed the option
+ * (opt is the getopt_long return value), -1 on a bad value, 0 otherwise. */
+enum {
+    CLI_OPT_EXTERNAL = 1000,
+    CLI_OPT_EXTERNAL_THRESHOLD,
+    CLI_OPT_EXTERNAL_PER_TENSOR,
+    CLI_OPT_NO_EXTERNAL
+};
+#define CLI_SAVE_LONG_OPTIONS                                                  \
+    {"external-data", optional_argument, 0, CLI_OPT_EXTERNAL},                 \
+    {"external-threshold", required_argument, 0, CLI_OPT_EXTERNAL_THRESHOLD},  \
+    {"external-per-tensor", no_argument, 0, CLI_OPT_EXTERNAL_PER_TENSOR},      \
+    {"no-external-data", no_argument, 0, CLI_OPT_NO_EXTERNAL}
+#define CLI_SAVE_HELP                                                          \
+    "  --external-data[=FILE]     write tensors >= threshold to FILE (default\n" \
+    "                             OUT.data, next to OUT); automatic, with a\n" \
+    "                             message, when the model passes 2 GiB\n"       \
+    "  --external-threshold BYTES smallest tensor moved out (default 1024)\n"  \
+    "  --external-per-tensor      one data file per tensor, named after it\n"  \
+    "  --no-external-data         write every tensor inline\n"
+int cli_save_parse(const char *cmd, int opt, const char *arg,
+                   onnxq_save_options *opts);
+
+/* Saves model to out, refusing to write over the file it came from unless
+ * allow_overwrite; prints a message when external data was written.
+ * Returns CLI_OK or CLI_ERROR (message printed). */
+int cli_save_model(const char *cmd, onnxq_model *model, const char *out,
+                   const onnxq_save_options *opts, int allow_overwrite);
+
+/* Parses a non-negative integer with an optional K/M/G suffix (x1024). */
+int cli_parse_size(const char *s, unsigned long long *out);
+
+#endif
