@@ -1,0 +1,93 @@
+/*
+ * onnxq/runtime.h — running a model on the CPU.
+ *
+ *     onnxq_session *s;
+ *     if (onnxq_session_create(model, NULL, &s, &err) != ONNXQ_OK) ...
+ *         // fails before anything runs if an op has no kernel, naming
+ *         // the op and node
+ *     onnxq_tensor in = {ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT, 3,
+ *                        {1, 300, 80}, feat};
+ *     onnxq_tensor *outs; size_t n_outs;
+ *     onnxq_session_run(s, &in, 1, &outs, &n_outs, &err);
+ *     ... outs[0].data ...
+ *     onnxq_tensors_free(outs, n_outs);
+ *     onnxq_session_destroy(s);
+ *
+ * Tensors are dense and row-major; data of a float16 tensor is its IEEE
+ * half bits.  Inputs are borrowed for the call; outputs are the caller's.
+ */
+#ifndef ONNXQ_RUNTIME_H
+#define ONNXQ_RUNTIME_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "onnxq/model.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+enum { ONNXQ_MAX_RANK = 8 };
+
+typedef struct onnxq_tensor {
+    int32_t dtype;               /* ONNX TensorProto.DataType */
+    int rank;
+    int64_t dims[ONNXQ_MAX_RANK];
+    void *data;                  /* numel x element size bytes */
+} onnxq_tensor;
+
+typedef struct onnxq_session onnxq_session;
+
+/* Called with every tensor a node produces, as it is produced (name is the
+ * tensor's name; t and name are valid only during the call).  Return
+ * non-zero to stop the run (it then fails with ONNXQ_ERR_INVALID_ARGUMENT). */
+typedef int (*onnxq_observer_fn)(void *user, const char *name,
+                                 const onnxq_tensor *t);
+
+typedef struct onnxq_session_options {
+    int n_threads;              /* 0: OpenMP's default */
+    onnxq_observer_fn observer; /* NULL: none */
+    void *observer_user;
+} onnxq_session_options;
+
+void onnxq_session_options_init(onnxq_session_options *opts);
+
+/* Prepares model for running.  The model must outlive the session.  Every
+ * node (subgraphs included) must have a kernel: otherwise the error names
+ * op, domain, opset and node. */
+onnxq_status onnxq_session_create(onnxq_model *model,
+                                  const onnxq_session_options *opts,
+                                  onnxq_session **out, onnxq_error *err);
+void onnxq_session_destroy(onnxq_session *s); /* NULL is a no-op */
+
+/* The graph inputs to feed (those without an initializer), in graph order,
+ * and the outputs, in graph order.  Names are borrowed from the model. */
+size_t onnxq_session_input_count(const onnxq_session *s);
+const Onnx__ValueInfoProto *onnxq_session_input(const onnxq_session *s,
+                                                size_t i);
+size_t onnxq_session_output_count(const onnxq_session *s);
+const Onnx__ValueInfoProto *onnxq_session_output(const onnxq_session *s,
+                                                 size_t i);
+
+/* Runs with inputs in the order of onnxq_session_input.  Checks each input's
+ * type and shape against the model (symbolic dims must agree across inputs).
+ * *outputs is a malloc'd array of n = output count tensors with malloc'd
+ * data: free with onnxq_tensors_free. */
+onnxq_status onnxq_session_run(onnxq_session *s, const onnxq_tensor *inputs,
+                               size_t n_inputs, onnxq_tensor **outputs,
+                               size_t *n_outputs, onnxq_error *err);
+
+/* Bytes of tensor data alive at the peak of the last run (inputs and
+ * weights not counted). */
+size_t onnxq_session_peak_bytes(const onnxq_session *s);
+
+void onnxq_tensors_free(onnxq_tensor *t, size_t n);
+
+/* Bytes of t's data. */
+size_t onnxq_tensor_nbytes(const onnxq_tensor *t);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

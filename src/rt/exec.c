@@ -1,0 +1,902 @@
+/*
+ * exec.c — the executor: runs a model's graph node by node (onnxq/runtime.h).
+ *
+ * Preparing a session resolves a kernel for every node of every (sub)graph,
+ * so an unsupported op fails before anything runs; computes a topological
+ * order; turns initializers and Constant values into tensors once; and
+ * records, for every value, the position of its last use so its buffer is
+ * freed as soon as nothing needs it (peak memory is reported).
+ *
+ * Running keeps one slot per value of the graph ("env"); subgraphs of If and
+ * Loop run with their own env whose outer link resolves outer-scope names.
+ * Shapes come from the kernels themselves as they allocate outputs, so a new
+ * input shape needs no re-planning.
+ */
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "onnxq/graph.h"
+#include "onnxq/runtime.h"
+#include "onnxq/tensor.h"
+#include "oq_util.h"
+#include "registry.h"
+
+enum { ALIGN = 64 };
+
+/* ---- prepared graphs ------------------------------------------------------ */
+
+typedef struct exec_graph {
+    const onnxq_graph *g;
+    size_t n_nodes, n_values;
+    const oq_kernel **kernels;   /* [n_nodes] */
+    int64_t *opsets;             /* [n_nodes] */
+    size_t *order;               /* [n_nodes] topological */
+    size_t *last_use;            /* [n_values] position in order; SIZE_MAX =
+                                    keep (graph output or constant) */
+    oq_tensor **consts;          /* [n_values] initializers, else NULL */
+    struct exec_graph ***subs;   /* [n_nodes][k] */
+} exec_graph;
+
+struct onnxq_session {
+    onnxq_model *model;
+    onnxq_graph *view;
+    exec_graph *main;
+    onnxq_session_options opts;
+    const Onnx__ValueInfoProto **inputs; /* to feed */
+    size_t n_inputs;
+    size_t live_bytes, peak_bytes;
+};
+
+typedef struct env {
+    exec_graph *eg;
+    oq_tensor **slots;   /* [n_values] */
+    char *owned;         /* [n_values] slot's tensor is ours to free */
+    const struct env *outer;
+} env;
+
+size_t onnxq_tensor_nbytes(const onnxq_tensor *t)
+{
+    return oq_numel_dims(t->dims, t->rank) * onnxq_dtype_size(t->dtype);
+}
+
+static void *alloc_data(size_t bytes)
+{
+    size_t n = (bytes + ALIGN - 1) / ALIGN * ALIGN;
+    void *p = aligned_alloc(ALIGN, n ? n : ALIGN);
+    if (p)
+        memset(p, 0, n ? n : ALIGN);
+    return p;
+}
+
+static void free_tensor(onnxq_session *s, oq_tensor *t)
+{
+    if (!t)
+        return;
+    if (s)
+        s->live_bytes -= onnxq_tensor_nbytes(t);
+    free(t->data);
+    free(t);
+}
+
+void onnxq_tensors_free(onnxq_tensor *t, size_t n)
+{
+    if (!t)
+        return;
+    for (size_t i = 0; i < n; i++)
+        free(t[i].data);
+    free(t);
+}
+
+static size_t value_index(const onnxq_graph *g, const onnxq_value *v)
+{
+    return (size_t)(v - onnxq_graph_value_at(g, 0));
+}
+
+static void destroy_exec(exec_graph *eg)
+{
+    if (!eg)
+        return;
+    if (eg->subs)
+        for (size_t n = 0; n < eg->n_nodes; n++) {
+            if (!eg->subs[n])
+                continue;
+            for (size_t k = 0; k < onnxq_graph_subgraph_count(eg->g, n); k++)
+                destroy_exec(eg->subs[n][k]);
+            free(eg->subs[n]);
+        }
+    if (eg->consts)
+        for (size_t i = 0; i < eg->n_values; i++)
+            free_tensor(NULL, eg->consts[i]);
+    free(eg->subs);
+    free(eg->consts);
+    free(eg->kernels);
+    free(eg->opsets);
+    free(eg->order);
+    free(eg->last_use);
+    free(eg);
+}
+
+/* A tensor from a TensorProto (copied out of the model). */
+static onnxq_status const_tensor(onnxq_model *m, const Onnx__TensorProto *tp,
+                                 oq_tensor **out, onnxq_error *err)
+{
+    if (tp->n_dims > OQ_MAX_RANK)
+        return onnxq_error_set(err, ONNXQ_ERR_UNSUPPORTED,
+                               "tensor '%s': rank %zu is above onnxq's limit "
+                               "of %d", tp->name ? tp->name : "", tp->n_dims,
+                               OQ_MAX_RANK);
+    if (tp->data_type == ONNX__TENSOR_PROTO__DATA_TYPE__STRING)
+        return onnxq_error_set(err, ONNXQ_ERR_UNSUPPORTED,
+                               "tensor '%s': string tensors are not supported "
+                               "by the runtime", tp->name ? tp->name : "");
+    uint64_t bytes;
+    onnxq_status st = onnxq_tensor_expected_bytes(tp, &bytes, err);
+    if (st != ONNXQ_OK)
+        return st;
+    oq_tensor *t = calloc(1, sizeof *t);
+    if (!t || !(t->data = alloc_data((size_t)bytes))) {
+        free(t);
+        return onnxq_error_set(err, ONNXQ_ERR_OUT_OF_MEMORY, "out of memory");
+    }
+    t->dtype = tp->data_type;
+    t->rank = (int)tp->n_dims;
+    for (size_t i = 0; i < tp->n_dims; i++)
+        t->dims[i] = tp->dims[i];
+    st = onnxq_tensor_copy_data(m, tp, t->data, (size_t)bytes, err);
+    if (st != ONNXQ_OK) {
+        free_tensor(NULL, t);
+        return st;
+    }
+    *out = t;
+    return ONNXQ_OK;
+}
+
+static onnxq_status prepare(onnxq_session *s, const onnxq_graph *g,
+                            exec_graph **out, onnxq_error *err)
+{
+    onnxq_status st = ONNXQ_OK;
+    exec_graph *eg = calloc(1, sizeof *eg);
+    if (!eg)
+        return onnxq_error_set(err, ONNXQ_ERR_OUT_OF_MEMORY, "out of memory");
+    eg->g = g;
+    eg->n_nodes = onnxq_graph_node_count(g);
+    eg->n_values = onnxq_graph_value_count(g);
+    size_t nn = eg->n_nodes ? eg->n_nodes : 1, nv = eg->n_values ? eg->n_values : 1;
+    eg->kernels = calloc(nn, sizeof *eg->kernels);
+    eg->opsets = calloc(nn, sizeof *eg->opsets);
+    eg->order = calloc(nn, sizeof *eg->order);
+    eg->subs = calloc(nn, sizeof *eg->subs);
+    eg->last_use = calloc(nv, sizeof *eg->last_use);
+    eg->consts = calloc(nv, sizeof *eg->consts);
+    if (!eg->kernels || !eg->opsets || !eg->order || !eg->subs ||
+        !eg->last_use || !eg->consts)
+        goto oom;
+
+    for (size_t n = 0; n < eg->n_nodes; n++) {
+        const Onnx__NodeProto *node = onnxq_graph_node(g, n);
+        const char *domain = node->domain ? node->domain : "";
+        int64_t opset = onnxq_model_opset(s->model, domain);
+        int cf;
+        const oq_kernel *k = oq_find_kernel(domain, node->op_type, opset, &cf);
+        if (!k) {
+            st = onnxq_error_set(err, ONNXQ_ERR_UNSUPPORTED,
+                                 "node %s (%s%s%s, opset %lld) in graph %s: "
+                                 "onnxq has no kernel for this op",
+                                 onnxq_graph_node_label(g, n),
+                                 domain[0] ? domain : "", domain[0] ? "." : "",
+                                 node->op_type ? node->op_type : "?",
+                                 (long long)opset, onnxq_graph_path(g));
+            goto fail;
+        }
+        eg->kernels[n] = k;
+        eg->opsets[n] = opset;
+        size_t n_sub = onnxq_graph_subgraph_count(g, n);
+        if (n_sub) {
+            eg->subs[n] = calloc(n_sub, sizeof *eg->subs[n]);
+            if (!eg->subs[n])
+                goto oom;
+            for (size_t k2 = 0; k2 < n_sub; k2++) {
+                st = prepare(s, onnxq_graph_subgraph(g, n, k2, NULL),
+                             &eg->subs[n][k2], err);
+                if (st != ONNXQ_OK)
+                    goto fail;
+            }
+        }
+    }
+    st = onnxq_graph_topo_order(g, eg->order, err);
+    if (st != ONNXQ_OK)
+        goto fail;
+    size_t *pos = malloc(nn * sizeof *pos);
+    if (!pos)
+        goto oom;
+    for (size_t i = 0; i < eg->n_nodes; i++)
+        pos[eg->order[i]] = i;
+    for (size_t i = 0; i < eg->n_values; i++) {
+        const onnxq_value *v = onnxq_graph_value_at(g, i);
+        size_t last = 0;
+        for (size_t u = 0; u < v->n_uses; u++)
+            if (pos[v->uses[u].node] > last)
+                last = pos[v->uses[u].node];
+        eg->last_use[i] = v->is_graph_output || v->kind != ONNXQ_VALUE_NODE_OUTPUT
+                              ? SIZE_MAX : last;
+        if (v->kind == ONNXQ_VALUE_INITIALIZER) {
+            st = const_tensor(s->model, v->initializer, &eg->consts[i], err);
+            if (st != ONNXQ_OK) {
+                free(pos);
+                goto fail;
+            }
+        }
+    }
+    free(pos);
+    *out = eg;
+    return ONNXQ_OK;
+oom:
+    st = onnxq_error_set(err, ONNXQ_ERR_OUT_OF_MEMORY, "out of memory");
+fail:
+    destroy_exec(eg);
+    return st;
+}
+
+void onnxq_session_options_init(onnxq_session_options *opts)
+{
+    memset(opts, 0, sizeof *opts);
+}
+
+onnxq_status onnxq_session_create(onnxq_model *model,
+                                  const onnxq_session_options *opts,
+                                  onnxq_session **out, onnxq_error *err)
+{
+    onnxq_session *s = calloc(1, sizeof *s);
+    if (!s)
+        return onnxq_error_set(err, ONNXQ_ERR_OUT_OF_MEMORY, "out of memory");
+    s->model = model;
+    if (opts)
+        s->opts = *opts;
+    onnxq_status st = onnxq_graph_create(model, &s->view, err);
+    if (st == ONNXQ_OK)
+        st = prepare(s, s->view, &s->main, err);
+    if (st != ONNXQ_OK) {
+        onnxq_error_prefix(err, "%s", onnxq_model_source(model));
+        onnxq_session_destroy(s);
+        return st;
+    }
+    const Onnx__GraphProto *gp = onnxq_graph_proto(s->view);
+    s->inputs = calloc(gp->n_input ? gp->n_input : 1, sizeof *s->inputs);
+    if (!s->inputs) {
+        onnxq_session_destroy(s);
+        return onnxq_error_set(err, ONNXQ_ERR_OUT_OF_MEMORY, "out of memory");
+    }
+    for (size_t i = 0; i < gp->n_input; i++) {
+        const onnxq_value *v = onnxq_graph_value(s->view, gp->input[i]->name);
+        if (v && v->kind == ONNXQ_VALUE_GRAPH_INPUT)
+            s->inputs[s->n_inputs++] = gp->input[i];
+    }
+    *out = s;
+    return ONNXQ_OK;
+}
+
+void onnxq_session_destroy(onnxq_session *s)
+{
+    if (!s)
+        return;
+    destroy_exec(s->main);
+    onnxq_graph_destroy(s->view);
+    free(s->inputs);
+    free(s);
+}
+
+size_t onnxq_session_input_count(const onnxq_session *s) { return s->n_inputs; }
+
+const Onnx__ValueInfoProto *onnxq_session_input(const onnxq_session *s,
+                                                size_t i)
+{
+    return i < s->n_inputs ? s->inputs[i] : NULL;
+}
+
+size_t onnxq_session_output_count(const onnxq_session *s)
+{
+    return onnxq_graph_proto(s->view)->n_output;
+}
+
+const Onnx__ValueInfoProto *onnxq_session_output(const onnxq_session *s,
+                                                 size_t i)
+{
+    const Onnx__GraphProto *gp = onnxq_graph_proto(s->view);
+    return i < gp->n_output ? gp->output[i] : NULL;
+}
+
+size_t onnxq_session_peak_bytes(const onnxq_session *s) { return s->peak_bytes; }
+
+/* ---- kernel context --------------------------------------------------------- */
+
+typedef struct run_state {
+    onnxq_session *s;
+    char *allocated; /* [n_out] */
+} run_state;
+
+oq_tensor *oq_output(oq_kctx *ctx, size_t i, int32_t dtype, int rank,
+                     const int64_t *dims)
+{
+    run_state *rs = ctx->exec;
+    if (i >= ctx->n_out) {
+        oq_kfail(ctx, ONNXQ_ERR_INTERNAL, "output %zu of %zu allocated", i,
+                 ctx->n_out);
+        return NULL;
+    }
+    if (rank < 0 || rank > OQ_MAX_RANK) {
+        oq_kfail(ctx, ONNXQ_ERR_UNSUPPORTED, "output rank %d is above onnxq's "
+                 "limit of %d", rank, OQ_MAX_RANK);
+        return NULL;
+    }
+    oq_tensor *t = &ctx->out[i];
+    if (rs->allocated[i]) {
+        oq_kfail(ctx, ONNXQ_ERR_INTERNAL, "output %zu allocated twice", i);
+        return NULL;
+    }
+    t->dtype = dtype;
+    t->rank = rank;
+    for (int d = 0; d < rank; d++) {
+        if (dims[d] < 0) {
+            oq_kfail(ctx, ONNXQ_ERR_SHAPE_MISMATCH,
+                     "output %zu would have negative dimension %lld", i,
+                     (long long)dims[d]);
+            return NULL;
+        }
+        t->dims[d] = dims[d];
+    }
+    uint64_t numel;
+    if (onnxq_shape_numel(t->dims, (size_t)rank, &numel) ||
+        numel > ((uint64_t)1 << 40)) {
+        oq_kfail(ctx, ONNXQ_ERR_OUT_OF_MEMORY, "output %zu is too large", i);
+        return NULL;
+    }
+    size_t es = onnxq_dtype_size(dtype);
+    if (!es) {
+        oq_kfail(ctx, ONNXQ_ERR_UNSUPPORTED, "output type %s is not supported",
+                 onnxq_dtype_name(dtype));
+        return NULL;
+    }
+    t->data = alloc_data((size_t)numel * es);
+    if (!t->data) {
+        oq_kfail(ctx, ONNXQ_ERR_OUT_OF_MEMORY,
+                 "out of memory for output %zu (%llu bytes)", i,
+                 (unsigned long long)(numel * es));
+        return NULL;
+    }
+    rs->allocated[i] = 1;
+    rs->s->live_bytes += (size_t)numel * es;
+    if (rs->s->live_bytes > rs->s->peak_bytes)
+        rs->s->peak_bytes = rs->s->live_bytes;
+    return t;
+}
+
+onnxq_status oq_kfail(oq_kctx *ctx, onnxq_status status, const char *fmt, ...)
+{
+    char msg[768];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    const Onnx__NodeProto *n = ctx->node;
+    return onnxq_error_set(ctx->err, status, "node %s (%s): %s",
+                           n->name && n->name[0] ? n->name : "<unnamed>",
+                           n->op_type ? n->op_type : "?", msg);
+}
+
+/* ---- running -------------------------------------------------------------- */
+
+static const oq_tensor *lookup(const env *e, const char *name)
+{
+    for (; e; e = e->outer) {
+        const onnxq_value *v = onnxq_graph_value(e->eg->g, name);
+        if (v && v->kind != ONNXQ_VALUE_UNDEFINED)
+            return e->slots[value_index(e->eg->g, v)];
+    }
+    return NULL;
+}
+
+static oq_tensor *copy_tensor(const oq_tensor *src)
+{
+    oq_tensor *t = malloc(sizeof *t);
+    if (!t)
+        return NULL;
+    *t = *src;
+    size_t n = onnxq_tensor_nbytes(src);
+    t->data = alloc_data(n);
+    if (!t->data) {
+        free(t);
+        return NULL;
+    }
+    if (n)
+        memcpy(t->data, src->data, n);
+    return t;
+}
+
+static onnxq_status run_graph(onnxq_session *s, exec_graph *eg,
+                              const env *outer, const oq_tensor *const *inputs,
+                              size_t n_inputs, oq_tensor **outputs,
+                              onnxq_error *err);
+
+/* If: run the chosen branch; its outputs become the node's outputs. */
+static onnxq_status run_if(onnxq_session *s, exec_graph *eg, size_t n,
+                           const env *e, oq_kctx *ctx)
+{
+    const oq_tensor *cond = oq_in(ctx, 0);
+    if (!cond || oq_numel(cond) != 1 ||
+        cond->dtype != ONNX__TENSOR_PROTO__DATA_TYPE__BOOL)
+        return oq_kfail(ctx, ONNXQ_ERR_INVALID_ARGUMENT,
+                        "condition must be a single bool");
+    int take_then = *(const uint8_t *)cond->data != 0;
+    const Onnx__NodeProto *node = ctx->node;
+    size_t which = SIZE_MAX;
+    for (size_t k = 0; k < onnxq_graph_subgraph_count(eg->g, n); k++) {
+        const char *attr;
+        onnxq_graph_subgraph(eg->g, n, k, &attr);
+        if (strcmp(attr, take_then ? "then_branch" : "else_branch") == 0)
+            which = k;
+    }
+    if (which == SIZE_MAX)
+        return oq_kfail(ctx, ONNXQ_ERR_INVALID_MODEL, "missing %s",
+                        take_then ? "then_branch" : "else_branch");
+    exec_graph *sub = eg->subs[n][which];
+    size_t n_out = onnxq_graph_proto(sub->g)->n_output;
+    if (n_out != node->n_output)
+        return oq_kfail(ctx, ONNXQ_ERR_INVALID_MODEL,
+                        "branch has %zu outputs, node has %zu", n_out,
+                        node->n_output);
+    oq_tensor **outs = calloc(n_out ? n_out : 1, sizeof *outs);
+    if (!outs)
+        return onnxq_error_set(ctx->err, ONNXQ_ERR_OUT_OF_MEMORY, "out of memory");
+    onnxq_status st = run_graph(s, sub, e, NULL, 0, outs, ctx->err);
+    run_state *rs = ctx->exec;
+    for (size_t i = 0; i < n_out; i++) {
+        if (st == ONNXQ_OK) {
+            ctx->out[i] = *outs[i];
+            rs->allocated[i] = 1;
+            s->live_bytes += onnxq_tensor_nbytes(outs[i]);
+            free(outs[i]);
+        } else if (outs[i]) {
+            free(outs[i]->data);
+            free(outs[i]);
+        }
+    }
+    if (s->live_bytes > s->peak_bytes)
+        s->peak_bytes = s->live_bytes;
+    free(outs);
+    return st;
+}
+
+/* Loop: inputs (M, cond, v_initial...), body (iter, cond, v...) ->
+ * (cond, v..., scan_outputs...); node outputs: final v..., then each scan
+ * output stacked along a new first axis. */
+static onnxq_status run_loop(onnxq_session *s, exec_graph *eg, size_t n,
+                             const env *e, oq_kctx *ctx)
+{
+    exec_graph *body = eg->subs[n][0];
+    const Onnx__GraphProto *bp = onnxq_graph_proto(body->g);
+    size_t n_carried = ctx->n_in >= 2 ? ctx->n_in - 2 : 0;
+    if (bp->n_input != n_carried + 2 || bp->n_output < n_carried + 1)
+        return oq_kfail(ctx, ONNXQ_ERR_INVALID_MODEL,
+                        "body has %zu inputs and %zu outputs for %zu loop "
+                        "carried values", bp->n_input, bp->n_output, n_carried);
+    size_t n_scan = bp->n_output - 1 - n_carried;
+    int64_t max_trip = INT64_MAX;
+    if (oq_in(ctx, 0))
+        max_trip = oq_get_i64(oq_in(ctx, 0), 0);
+    int cond = 1;
+    if (oq_in(ctx, 1))
+        cond = oq_get_i64(oq_in(ctx, 1), 0) != 0;
+
+    onnxq_status st = ONNXQ_OK;
+    oq_tensor iter_t = {ONNX__TENSOR_PROTO__DATA_TYPE__INT64, 0, {0}, NULL};
+    oq_tensor cond_t = {ONNX__TENSOR_PROTO__DATA_TYPE__BOOL, 0, {0}, NULL};
+    int64_t iter_v = 0;
+    uint8_t cond_v = 1;
+    iter_t.data = &iter_v;
+    cond_t.data = &cond_v;
+    oq_tensor **carried = calloc(n_carried + 1, sizeof *carried);
+    oq_tensor **outs = calloc(bp->n_output + 1, sizeof *outs);
+    const oq_tensor **ins = calloc(n_carried + 2, sizeof *ins);
+    /* scan outputs, grown per iteration */
+    oq_tensor *scan = calloc(n_scan + 1, sizeof *scan);
+    size_t *scan_cap = calloc(n_scan + 1, sizeof *scan_cap);
+    if (!carried || !outs || !ins || !scan || !scan_cap) {
+        st = onnxq_error_set(ctx->err, ONNXQ_ERR_OUT_OF_MEMORY, "out of memory");
+        goto done;
+    }
+    for (size_t i = 0; i < n_carried; i++) {
+        if (!oq_in(ctx, 2 + i)) {
+            st = oq_kfail(ctx, ONNXQ_ERR_INVALID_MODEL,
+                          "loop-carried input %zu is missing", i);
+            goto done;
+        }
+        carried[i] = copy_tensor(oq_in(ctx, 2 + i));
+        if (!carried[i]) {
+            st = onnxq_error_set(ctx->err, ONNXQ_ERR_OUT_OF_MEMORY, "out of memory");
+            goto done;
+        }
+    }
+    int64_t it = 0;
+    for (; it < max_trip && cond; it++) {
+        iter_v = it;
+        cond_v = (uint8_t)cond;
+        ins[0] = &iter_t;
+        ins[1] = &cond_t;
+        for (size_t i = 0; i < n_carried; i++)
+            ins[2 + i] = carried[i];
+        memset(outs, 0, (bp->n_output + 1) * sizeof *outs);
+        st = run_graph(s, body, e, ins, n_carried + 2, outs, ctx->err);
+        if (st != ONNXQ_OK)
+            goto done;
+        cond = oq_get_i64(outs[0], 0) != 0;
+        free_tensor(NULL, outs[0]);
+        for (size_t i = 0; i < n_carried; i++) {
+            free_tensor(NULL, carried[i]);
+            carried[i] = outs[1 + i];
+        }
+        for (size_t k = 0; k < n_scan; k++) {
+            oq_tensor *piece = outs[1 + n_carried + k];
+            size_t pb = onnxq_tensor_nbytes(piece);
+            oq_tensor *acc = &scan[k];
+            if (it == 0) {
+                acc->dtype = piece->dtype;
+                acc->rank = piece->rank + 1;
+                if (acc->rank > OQ_MAX_RANK) {
+                    free_tensor(NULL, piece);
+                    st = oq_kfail(ctx, ONNXQ_ERR_UNSUPPORTED, "scan output "
+                                  "rank above %d", OQ_MAX_RANK);
+                    goto done;
+                }
+                memcpy(acc->dims + 1, piece->dims, piece->rank * sizeof *piece->dims);
+                acc->dims[0] = 0;
+            } else if (piece->rank + 1 != acc->rank ||
+                       memcmp(acc->dims + 1, piece->dims,
+                              piece->rank * sizeof *piece->dims) != 0) {
+                free_tensor(NULL, piece);
+                st = oq_kfail(ctx, ONNXQ_ERR_SHAPE_MISMATCH,
+                              "scan output %zu changes shape between "
+                              "iterations", k);
+                goto done;
+            }
+            size_t used = (size_t)acc->dims[0] * pb;
+            if (used + pb > scan_cap[k]) {
+                size_t cap = scan_cap[k] ? scan_cap[k] * 2 : pb * 4 + ALIGN;
+                while (cap < used + pb)
+                    cap *= 2;
+                void *p = realloc(acc->data, cap);
+                if (!p) {
+                    free_tensor(NULL, piece);
+                    st = onnxq_error_set(ctx->err, ONNXQ_ERR_OUT_OF_MEMORY,
+                                         "out of memory");
+                    goto done;
+                }
+                acc->data = p;
+                scan_cap[k] = cap;
+            }
+            if (pb)
+                memcpy((char *)acc->data + used, piece->data, pb);
+            acc->dims[0]++;
+            free_tensor(NULL, piece);
+        }
+    }
+    run_state *rs = ctx->exec;
+    for (size_t i = 0; i < n_carried && i < ctx->n_out; i++) {
+        ctx->out[i] = *carried[i];
+        free(carried[i]);
+        carried[i] = NULL;
+        rs->allocated[i] = 1;
+        s->live_bytes += onnxq_tensor_nbytes(&ctx->out[i]);
+    }
+    for (size_t k = 0; k < n_scan && n_carried + k < ctx->n_out; k++) {
+        oq_tensor *acc = &scan[k];
+        if (it == 0) {
+            /* zero iterations: shape [0, ...] from the body's declaration is
+             * unknown here; emit an empty float tensor of rank 1 */
+            acc->dtype = ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT;
+            acc->rank = 1;
+            acc->dims[0] = 0;
+        }
+        oq_tensor *dst = &ctx->out[n_carried + k];
+        *dst = *acc;
+        dst->data = alloc_data(onnxq_tensor_nbytes(acc));
+        if (!dst->data) {
+            st = onnxq_error_set(ctx->err, ONNXQ_ERR_OUT_OF_MEMORY, "out of memory");
+            goto done;
+        }
+        if (onnxq_tensor_nbytes(acc))
+            memcpy(dst->data, acc->data, onnxq_tensor_nbytes(acc));
+        rs->allocated[n_carried + k] = 1;
+        s->live_bytes += onnxq_tensor_nbytes(dst);
+    }
+    if (s->live_bytes > s->peak_bytes)
+        s->peak_bytes = s->live_bytes;
+done:
+    if (carried)
+        for (size_t i = 0; i < n_carried; i++)
+            free_tensor(NULL, carried[i]);
+    if (scan)
+        for (size_t k = 0; k < n_scan; k++)
+            free(scan[k].data);
+    free(carried);
+    free(outs);
+    free(ins);
+    free(scan);
+    free(scan_cap);
+    return st;
+}
+
+static onnxq_status run_graph(onnxq_session *s, exec_graph *eg,
+                              const env *outer, const oq_tensor *const *inputs,
+                              size_t n_inputs, oq_tensor **outputs,
+                              onnxq_error *err)
+{
+    const onnxq_graph *g = eg->g;
+    const Onnx__GraphProto *gp = onnxq_graph_proto(g);
+    onnxq_status st = ONNXQ_OK;
+    env e = {eg, NULL, NULL, outer};
+    size_t nv = eg->n_values ? eg->n_values : 1;
+    e.slots = calloc(nv, sizeof *e.slots);
+    e.owned = calloc(nv, 1);
+    const oq_tensor **ins = NULL;
+    oq_tensor *outs = NULL;
+    char *allocated = NULL;
+    if (!e.slots || !e.owned)
+        goto oom;
+    for (size_t i = 0; i < eg->n_values; i++)
+        if (eg->consts[i])
+            e.slots[i] = eg->consts[i];
+    /* graph inputs, in order, skipping those that have an initializer when
+     * fewer inputs are given (the default stays) */
+    for (size_t i = 0, k = 0; i < gp->n_input; i++) {
+        const onnxq_value *v = onnxq_graph_value(g, gp->input[i]->name);
+        if (!v)
+            continue;
+        if (v->kind == ONNXQ_VALUE_INITIALIZER && n_inputs < gp->n_input)
+            continue;
+        if (k < n_inputs)
+            e.slots[value_index(g, v)] = (oq_tensor *)inputs[k++];
+    }
+
+    for (size_t step = 0; step < eg->n_nodes; step++) {
+        size_t n = eg->order[step];
+        const Onnx__NodeProto *node = onnxq_graph_node(g, n);
+        ins = calloc(node->n_input + 1, sizeof *ins);
+        outs = calloc(node->n_output + 1, sizeof *outs);
+        allocated = calloc(node->n_output + 1, 1);
+        if (!ins || !outs || !allocated)
+            goto oom;
+        for (size_t i = 0; i < node->n_input; i++) {
+            if (!node->input[i] || !node->input[i][0])
+                continue;
+            ins[i] = lookup(&e, node->input[i]);
+            if (!ins[i]) {
+                st = onnxq_error_set(err, ONNXQ_ERR_INVALID_ARGUMENT,
+                                     "node %s (%s): input '%s' has no value",
+                                     onnxq_graph_node_label(g, n),
+                                     node->op_type, node->input[i]);
+                goto fail;
+            }
+        }
+        run_state rs = {s, allocated};
+        oq_kctx ctx = {node, eg->opsets[n], ins, node->n_input, node->n_output,
+                       s->opts.n_threads, &rs, outs, err};
+        const oq_kernel *k = eg->kernels[n];
+        if (k->run)
+            st = k->run(&ctx);
+        else if (strcmp(k->op_type, "If") == 0)
+            st = run_if(s, eg, n, &e, &ctx);
+        else
+            st = run_loop(s, eg, n, &e, &ctx);
+        for (size_t o = 0; o < node->n_output && st == ONNXQ_OK; o++)
+            if (!allocated[o])
+                st = oq_kfail(&ctx, ONNXQ_ERR_INTERNAL,
+                              "kernel did not produce output %zu", o);
+        /* keep named outputs, drop the rest */
+        for (size_t o = 0; o < node->n_output; o++) {
+            if (!allocated[o])
+                continue;
+            oq_tensor *t = malloc(sizeof *t);
+            if (!t) {
+                free(outs[o].data);
+                st = onnxq_error_set(err, ONNXQ_ERR_OUT_OF_MEMORY, "out of memory");
+                continue;
+            }
+            *t = outs[o];
+            const char *name = node->output[o];
+            const onnxq_value *v = name && name[0] ? onnxq_graph_value(g, name)
+                                                   : NULL;
+            if (st != ONNXQ_OK || !v || v->kind != ONNXQ_VALUE_NODE_OUTPUT ||
+                v->producer != n) {
+                free_tensor(s, t);
+                continue;
+            }
+            size_t vi = value_index(g, v);
+            e.slots[vi] = t;
+            e.owned[vi] = 1;
+            if (s->opts.observer &&
+                s->opts.observer(s->opts.observer_user, name, t)) {
+                st = onnxq_error_set(err, ONNXQ_ERR_INVALID_ARGUMENT,
+                                     "run stopped by the observer at '%s'",
+                                     name);
+            }
+        }
+        free(ins);
+        free(outs);
+        free(allocated);
+        ins = NULL;
+        outs = NULL;
+        allocated = NULL;
+        if (st != ONNXQ_OK)
+            goto fail;
+        /* free what no later node reads */
+        for (size_t i = 0; i < node->n_input; i++) {
+            if (!node->input[i] || !node->input[i][0])
+                continue;
+            const onnxq_value *v = onnxq_graph_value(g, node->input[i]);
+            if (!v)
+                continue;
+            size_t vi = value_index(g, v);
+            if (e.owned[vi] && eg->last_use[vi] == step) {
+                free_tensor(s, e.slots[vi]);
+                e.slots[vi] = NULL;
+                e.owned[vi] = 0;
+            }
+        }
+    }
+    for (size_t i = 0; i < gp->n_output; i++) {
+        const oq_tensor *t = lookup(&e, gp->output[i]->name);
+        if (!t) {
+            st = onnxq_error_set(err, ONNXQ_ERR_INVALID_MODEL,
+                                 "graph %s: output '%s' has no value",
+                                 onnxq_graph_path(g), gp->output[i]->name);
+            goto fail;
+        }
+        const onnxq_value *v = onnxq_graph_value(g, gp->output[i]->name);
+        size_t vi = v ? value_index(g, v) : SIZE_MAX;
+        int first = 1; /* the same tensor may be listed twice as an output */
+        for (size_t j = 0; j < i; j++)
+            if (strcmp(gp->output[j]->name, gp->output[i]->name) == 0)
+                first = 0;
+        if (vi != SIZE_MAX && e.owned[vi] && first) {
+            outputs[i] = e.slots[vi];
+            e.owned[vi] = 0;
+            s->live_bytes -= onnxq_tensor_nbytes(outputs[i]);
+        } else {
+            outputs[i] = copy_tensor(t);
+            if (!outputs[i])
+                goto oom;
+        }
+    }
+    goto done;
+oom:
+    st = onnxq_error_set(err, ONNXQ_ERR_OUT_OF_MEMORY, "out of memory");
+fail:
+    for (size_t i = 0; i < gp->n_output; i++)
+        if (outputs[i]) {
+            free(outputs[i]->data);
+            free(outputs[i]);
+            outputs[i] = NULL;
+        }
+done:
+    free(ins);
+    free(outs);
+    free(allocated);
+    if (e.slots)
+        for (size_t i = 0; i < eg->n_values; i++)
+            if (e.owned && e.owned[i])
+                free_tensor(s, e.slots[i]);
+    free(e.slots);
+    free(e.owned);
+    return st;
+}
+
+/* Checks a fed input against its declaration; symbolic dims must agree
+ * across inputs (syms holds name/value pairs seen so far). */
+static onnxq_status check_input(const Onnx__ValueInfoProto *vi,
+                                const onnxq_tensor *t, const char **sym_names,
+                                int64_t *sym_vals, size_t *n_syms,
+                                onnxq_error *err)
+{
+    const Onnx__TypeProto *tp = vi->type;
+    if (!tp || tp->value_case != ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE)
+        return ONNXQ_OK;
+    const Onnx__TypeProto__Tensor *tt = tp->tensor_type;
+    if (tt->has_elem_type && tt->elem_type != t->dtype)
+        return onnxq_error_set(err, ONNXQ_ERR_SHAPE_MISMATCH,
+                               "input '%s': model wants %s, got %s", vi->name,
+                               onnxq_dtype_name(tt->elem_type),
+                               onnxq_dtype_name(t->dtype));
+    if (!tt->shape)
+        return ONNXQ_OK;
+    if ((size_t)t->rank != tt->shape->n_dim)
+        return onnxq_error_set(err, ONNXQ_ERR_SHAPE_MISMATCH,
+                               "input '%s': model wants rank %zu, got rank %d",
+                               vi->name, tt->shape->n_dim, t->rank);
+    for (int d = 0; d < t->rank; d++) {
+        const Onnx__TensorShapeProto__Dimension *dim = tt->shape->dim[d];
+        if (dim->value_case ==
+                ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE &&
+            dim->dim_value != t->dims[d])
+            return onnxq_error_set(err, ONNXQ_ERR_SHAPE_MISMATCH,
+                                   "input '%s': dimension %d must be %lld, "
+                                   "got %lld", vi->name, d,
+                                   (long long)dim->dim_value,
+                                   (long long)t->dims[d]);
+        if (dim->value_case ==
+                ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_PARAM &&
+            dim->dim_param && dim->dim_param[0]) {
+            size_t k = 0;
+            while (k < *n_syms && strcmp(sym_names[k], dim->dim_param) != 0)
+                k++;
+            if (k < *n_syms && sym_vals[k] != t->dims[d])
+                return onnxq_error_set(err, ONNXQ_ERR_SHAPE_MISMATCH,
+                                       "input '%s': dimension %d ('%s') is "
+                                       "%lld, but another input set it to "
+                                       "%lld", vi->name, d, dim->dim_param,
+                                       (long long)t->dims[d],
+                                       (long long)sym_vals[k]);
+            if (k == *n_syms && *n_syms < 64) {
+                sym_names[k] = dim->dim_param;
+                sym_vals[k] = t->dims[d];
+                ++*n_syms;
+            }
+        }
+    }
+    return ONNXQ_OK;
+}
+
+onnxq_status onnxq_session_run(onnxq_session *s, const onnxq_tensor *inputs,
+                               size_t n_inputs, onnxq_tensor **outputs,
+                               size_t *n_outputs, onnxq_error *err)
+{
+    if (n_inputs != s->n_inputs)
+        return onnxq_error_set(err, ONNXQ_ERR_INVALID_ARGUMENT,
+                               "model takes %zu inputs, %zu given",
+                               s->n_inputs, n_inputs);
+    const char *sym_names[64];
+    int64_t sym_vals[64];
+    size_t n_syms = 0;
+    const oq_tensor **ins = calloc(n_inputs + 1, sizeof *ins);
+    size_t n_out = onnxq_session_output_count(s);
+    oq_tensor **outs = calloc(n_out + 1, sizeof *outs);
+    onnxq_tensor *result = calloc(n_out + 1, sizeof *result);
+    onnxq_status st = ONNXQ_OK;
+    if (!ins || !outs || !result) {
+        st = onnxq_error_set(err, ONNXQ_ERR_OUT_OF_MEMORY, "out of memory");
+        goto done;
+    }
+    for (size_t i = 0; i < n_inputs; i++) {
+        if (inputs[i].rank < 0 || inputs[i].rank > ONNXQ_MAX_RANK ||
+            (!inputs[i].data && oq_numel(&inputs[i]))) {
+            st = onnxq_error_set(err, ONNXQ_ERR_INVALID_ARGUMENT,
+                                 "input '%s': bad rank or no data",
+                                 s->inputs[i]->name);
+            goto done;
+        }
+        st = check_input(s->inputs[i], &inputs[i], sym_names, sym_vals,
+                         &n_syms, err);
+        if (st != ONNXQ_OK)
+            goto done;
+        ins[i] = &inputs[i];
+    }
+    s->live_bytes = 0;
+    s->peak_bytes = 0;
+    st = run_graph(s, s->main, NULL, ins, n_inputs, outs, err);
+    if (st != ONNXQ_OK)
+        goto done;
+    for (size_t i = 0; i < n_out; i++) {
+        result[i] = *outs[i];
+        free(outs[i]);
+    }
+    *outputs = result;
+    *n_outputs = n_out;
+    result = NULL;
+done:
+    free(ins);
+    free(outs);
+    free(result);
+    return st;
+}

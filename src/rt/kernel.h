@@ -1,0 +1,131 @@
+/*
+ * kernel.h — the contract between onnxq's executor and its kernels.
+ *
+ * A kernel implements one ONNX op (for a range of opset versions).  The
+ * executor calls kernel->run once per node execution with an oq_kctx that
+ * gives the node (attributes, opset), its input tensors, and a way to
+ * allocate each output once its shape is known.  Shapes are computed inside
+ * run from the actual inputs — including their values, which shape ops such
+ * as Reshape, Expand, Slice or NonZero need — so a kernel is one function.
+ *
+ * Rules for kernels:
+ *   - check what the spec requires of inputs and attributes, and fail with
+ *     oq_kfail(ctx, status, fmt, ...) — the message gets the node's name and
+ *     op in front — never assert on data;
+ *   - an omitted optional input is NULL in ctx->in;  every output the node
+ *     declares must be allocated with oq_output (omitted optional outputs
+ *     too: the executor discards them);
+ *   - inputs are read-only; outputs may not alias inputs;
+ *   - integer results must match ONNX Runtime bit for bit: round half to
+ *     even (nearbyint under the default rounding mode), saturate to the
+ *     type's range;
+ *   - no global state; `#pragma omp parallel for` over independent outer
+ *     loops is welcome where it is free.
+ *
+ * A fast kernel (kernels/dnnl, issue 4) registers for the same op before the
+ * reference one and may return ONNXQ_ERR_UNSUPPORTED from its `accepts`
+ * hook for cases it does not handle; the reference kernel is always last.
+ */
+#ifndef OQ_KERNEL_H
+#define OQ_KERNEL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "onnx/onnx-ml.pb-c.h"
+#include "onnxq/runtime.h"
+#include "onnxq/status.h"
+
+enum { OQ_MAX_RANK = ONNXQ_MAX_RANK };
+
+/* A dense row-major tensor (the public onnxq_tensor: dtype, rank, dims[8],
+ * data).  data holds numel * onnxq_dtype_size(dtype) bytes.  STRING tensors
+ * are not supported by the runtime.  A scalar has rank 0 and one element. */
+typedef onnxq_tensor oq_tensor;
+
+/* Elements of t (1 for a scalar). */
+size_t oq_numel(const oq_tensor *t);
+size_t oq_numel_dims(const int64_t *dims, int rank);
+
+typedef struct oq_kctx oq_kctx;
+
+typedef struct oq_kernel {
+    const char *domain;   /* "" for ai.onnx, "com.microsoft", ... */
+    const char *op_type;
+    int first_opset, last_opset;
+    onnxq_status (*run)(oq_kctx *ctx);
+} oq_kernel;
+
+struct oq_kctx {
+    const Onnx__NodeProto *node;
+    int64_t opset;               /* opset version of the node's domain */
+    const oq_tensor *const *in;  /* [n_in]; NULL for an omitted input */
+    size_t n_in;
+    size_t n_out;                /* outputs the node declares */
+    int n_threads;
+    /* executor-private */
+    void *exec;
+    oq_tensor *out;              /* [n_out], filled by oq_output */
+    onnxq_error *err;
+};
+
+/* Allocates output i with the given type and shape and returns it (data
+ * zero-filled).  NULL on out of memory, with ctx->err set. */
+oq_tensor *oq_output(oq_kctx *ctx, size_t i, int32_t dtype, int rank,
+                     const int64_t *dims);
+
+/* Fails the node: sets ctx->err to "node NAME (OP): message" and returns
+ * status. */
+onnxq_status oq_kfail(oq_kctx *ctx, onnxq_status status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Input i, or NULL if omitted or out of range. */
+static inline const oq_tensor *oq_in(const oq_kctx *ctx, size_t i)
+{
+    return i < ctx->n_in ? ctx->in[i] : NULL;
+}
+
+/* ---- attributes (absent -> the default) ---------------------------------- */
+int64_t oq_attr_int(const oq_kctx *ctx, const char *name, int64_t dflt);
+float oq_attr_float(const oq_kctx *ctx, const char *name, float dflt);
+/* Copies a STRING attribute into buf (NUL-terminated, cut to size); returns
+ * buf, or dflt if absent. */
+const char *oq_attr_string(const oq_kctx *ctx, const char *name,
+                           const char *dflt, char *buf, size_t size);
+/* INTS / FLOATS: returns the count and sets *v, or -1 if absent. */
+long oq_attr_ints(const oq_kctx *ctx, const char *name, const int64_t **v);
+long oq_attr_floats(const oq_kctx *ctx, const char *name, const float **v);
+const Onnx__AttributeProto *oq_attr(const oq_kctx *ctx, const char *name);
+
+/* ---- element conversion helpers shared by kernels ------------------------ */
+float oq_half_to_float(uint16_t h);
+uint16_t oq_float_to_half(float f);         /* round to nearest even */
+float oq_bfloat16_to_float(uint16_t b);
+uint16_t oq_float_to_bfloat16(float f);     /* round to nearest even */
+/* Reads element i of t as double (any numeric dtype, bool, fp16/bf16). */
+double oq_get_f64(const oq_tensor *t, size_t i);
+/* Reads element i of an integer (or bool) tensor as int64. */
+int64_t oq_get_i64(const oq_tensor *t, size_t i);
+/* Writes v to element i of t, converting like Cast (saturating nothing:
+ * C conversion rules for ints; fp16/bf16 rounding to nearest even). */
+void oq_set_f64(oq_tensor *t, size_t i, double v);
+
+/* Numpy-style broadcasting of a and b into out_dims (rank = max).  Returns 0,
+ * or -1 if the shapes do not broadcast. */
+int oq_broadcast_shape(const oq_tensor *a, const oq_tensor *b, int *rank,
+                       int64_t *out_dims);
+/* For an output of rank/out_dims, the flat index into t (broadcast, t's rank
+ * <= rank) of the output element with flat index i.  Slow but exact; kernels
+ * with hot loops use oq_broadcast_strides. */
+size_t oq_broadcast_index(const oq_tensor *t, int rank, const int64_t *out_dims,
+                          size_t i);
+/* Strides (in elements) of t seen as rank-dim tensor broadcast to out_dims:
+ * 0 along broadcast dims. */
+void oq_broadcast_strides(const oq_tensor *t, int rank, const int64_t *out_dims,
+                          int64_t *strides);
+
+/* A kernel table, one per family file (kernels/ref/<family>.c), ended by a
+ * {0} entry.  kernels/ref/registry.c lists the tables. */
+#define OQ_KERNEL_TABLE(name) const oq_kernel name[]
+
+#endif

@@ -1,0 +1,77 @@
+/*
+ * registry.c — which kernel runs which op: the kernel tables of every
+ * family, searched in order (fast kernels first once they exist, reference
+ * kernels last), plus the control-flow ops the executor runs itself.
+ * onnxq_op_supported (onnxq/ops.h) answers from the same tables, so the
+ * checker and the runtime never disagree.
+ */
+#include <string.h>
+
+#include "onnxq/ops.h"
+#include "registry.h"
+
+/* NULL-terminated, fast families first, reference families last. */
+static const oq_kernel *const tables[] = {
+    NULL,
+};
+
+/* Ops whose subgraphs the executor runs (exec.c). */
+static const oq_kernel control_flow[] = {
+    {"", "If", 1, 21, NULL},
+    {"", "Loop", 1, 21, NULL},
+    {NULL, NULL, 0, 0, NULL},
+};
+
+static int same_domain(const char *a, const char *b)
+{
+    if (!a || strcmp(a, "ai.onnx") == 0)
+        a = "";
+    if (!b || strcmp(b, "ai.onnx") == 0)
+        b = "";
+    return strcmp(a, b) == 0;
+}
+
+static const oq_kernel *search(const oq_kernel *table, const char *domain,
+                               const char *op_type, int64_t opset)
+{
+    for (const oq_kernel *k = table; k->op_type; k++)
+        if (strcmp(k->op_type, op_type) == 0 && same_domain(k->domain, domain)
+            && opset >= k->first_opset && opset <= k->last_opset)
+            return k;
+    return NULL;
+}
+
+const oq_kernel *oq_find_kernel(const char *domain, const char *op_type,
+                                int64_t opset, int *is_control_flow)
+{
+    *is_control_flow = 0;
+    if (!op_type)
+        return NULL;
+    for (size_t t = 0; tables[t]; t++) {
+        const oq_kernel *k = search(tables[t], domain, op_type, opset);
+        if (k)
+            return k;
+    }
+    const oq_kernel *k = search(control_flow, domain, op_type, opset);
+    if (k)
+        *is_control_flow = 1;
+    return k;
+}
+
+int onnxq_op_supported(const char *domain, const char *op_type,
+                       int64_t opset_version)
+{
+    int cf;
+    return oq_find_kernel(domain, op_type, opset_version, &cf) != NULL;
+}
+
+size_t onnxq_op_count(void)
+{
+    size_t n = 0;
+    for (size_t t = 0; tables[t]; t++)
+        for (const oq_kernel *k = tables[t]; k->op_type; k++)
+            n++;
+    for (const oq_kernel *k = control_flow; k->op_type; k++)
+        n++;
+    return n;
+}
