@@ -211,6 +211,34 @@ static char *per_tensor_name(const Onnx__TensorProto *t, size_t index,
     return name;
 }
 
+/* Refuses to write at `path` when that is a file the model reads from: its
+ * own source or one of its external data files (all mapped by now).  Writing
+ * there would change the input under the caller: another model still
+ * pointing at that data file would silently read the new layout. */
+static onnxq_status check_not_input(const onnxq_model *model, const char *path,
+                                    int is_data, onnxq_error *err)
+{
+    if (is_data && onnxq_same_file(path, model->source))
+        return onnxq_error_set(err, ONNXQ_ERR_INVALID_ARGUMENT,
+                               "%s: is the input model; choose another name "
+                               "for the external data", path);
+    for (size_t i = 0; i < model->n_maps; i++) {
+        char *p = oq_path_join(model->base_dir, model->maps[i].location);
+        if (!p)
+            return onnxq_error_set(err, ONNXQ_ERR_OUT_OF_MEMORY,
+                                   "out of memory");
+        int same = onnxq_same_file(p, path);
+        free(p);
+        if (same)
+            return onnxq_error_set(err, ONNXQ_ERR_INVALID_ARGUMENT,
+                                   "%s: is the external data file '%s' the "
+                                   "input model %s reads; choose another name",
+                                   path, model->maps[i].location,
+                                   model->source);
+    }
+    return ONNXQ_OK;
+}
+
 onnxq_status onnxq_model_save(onnxq_model *model, const char *path,
                               const onnxq_save_options *opts_in,
                               onnxq_save_report *report, onnxq_error *err)
@@ -309,16 +337,20 @@ onnxq_status onnxq_model_save(onnxq_model *model, const char *path,
                 char *name = per_tensor_name(t, i, used_names, n_data_files);
                 if (!name)
                     goto oom;
-                used_names[n_data_files] = name;
                 af = &data_files[n_data_files];
                 char *full = oq_path_join(out_dir, name);
-                if (!full)
-                    goto oom;
-                st = oq_atomic_open(af, full, err);
+                st = !full ? ONNXQ_ERR_OUT_OF_MEMORY
+                           : check_not_input(model, full, 1, err);
+                if (st == ONNXQ_OK)
+                    st = oq_atomic_open(af, full, err);
                 free(full);
-                if (st != ONNXQ_OK)
+                if (st != ONNXQ_OK) {
+                    free(name); /* not yet in used_names: freed here */
+                    if (st == ONNXQ_ERR_OUT_OF_MEMORY)
+                        goto oom;
                     goto fail;
-                n_data_files++;
+                }
+                used_names[n_data_files++] = name;
                 loc = name;
                 pos = 0;
             } else {
@@ -327,7 +359,9 @@ onnxq_status onnxq_model_save(onnxq_model *model, const char *path,
                     char *full = oq_path_join(out_dir, location);
                     if (!full)
                         goto oom;
-                    st = oq_atomic_open(af, full, err);
+                    st = check_not_input(model, full, 1, err);
+                    if (st == ONNXQ_OK)
+                        st = oq_atomic_open(af, full, err);
                     free(full);
                     if (st != ONNXQ_OK)
                         goto fail;
@@ -364,6 +398,9 @@ onnxq_status onnxq_model_save(onnxq_model *model, const char *path,
                              (double)packed / (1024.0 * 1024 * 1024));
         goto fail;
     }
+    st = check_not_input(model, path, 0, err);
+    if (st != ONNXQ_OK)
+        goto fail;
     st = oq_atomic_open(&model_file, path, err);
     if (st != ONNXQ_OK)
         goto fail;
