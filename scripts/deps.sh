@@ -15,7 +15,9 @@ debs=(
   libdnnl-dev               # fast kernels (oneDNN 2.6)
   libsndfile1-dev libsoxr-dev libkissfft-dev
   libcjson-dev
+  zlib1g-dev                # .npz (zip) archives
   clang libclang-rt-14-dev  # libFuzzer and sanitizer runtimes
+  libomp-14-dev             # OpenMP for the clang (fuzz) build
   python3-numpy python3-torchaudio
   nodejs npm
 )
