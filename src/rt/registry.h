@@ -10,4 +10,10 @@
 const oq_kernel *oq_find_kernel(const char *domain, const char *op_type,
                                 int64_t opset, int *is_control_flow);
 
+/* The fast kernels for an op, in order of preference: *n receives the count
+ * (0 if none).  The executor calls their prepare in turn. */
+const oq_fast_kernel *const *oq_find_fast_kernels(const char *domain,
+                                                  const char *op_type,
+                                                  int64_t opset, size_t *n);
+
 #endif

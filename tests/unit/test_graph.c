@@ -176,10 +176,14 @@ static void test_findings(void)
     CHECK(find_kind(&r, "unsupported-op") == NULL); /* check_runtime = 0 */
     onnxq_check_report_clear(&r);
 
-    /* with the runtime check, every op of the model is reported by type */
+    /* with the runtime check, an op onnxq cannot run is reported by type */
+    free(p->node[0]->op_type);
+    p->node[0]->op_type = strdup("NoSuchOp");
     o.check_runtime = 1;
     CHECK(onnxq_check_model(m, &o, &r, NULL) == ONNXQ_OK);
-    CHECK(count_kind(&r, "unsupported-op") >= 1);
+    CHECK_EQ_INT(count_kind(&r, "unsupported-op"), 1);
+    f = find_kind(&r, "unsupported-op");
+    CHECK(f && strstr(f->message, "NoSuchOp") && strstr(f->message, "1 node: a"));
     onnxq_check_report_clear(&r);
 
     /* a tensor defined twice */

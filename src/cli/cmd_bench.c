@@ -1,0 +1,206 @@
+/* cmd_bench.c — `onnxq bench MODEL`: time repeated runs of a model in onnxq's
+ * runtime: median and minimum latency, peak memory of intermediate tensors,
+ * and the op types that took the most time. */
+#include <cjson/cJSON.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include "cli.h"
+#include "cli_inputs.h"
+#include "onnxq/runtime.h"
+
+static const char help[] =
+    "usage: onnxq bench [OPTIONS] MODEL.onnx\n"
+    "\n"
+    "Time a model in onnxq's CPU runtime.  Prints the median and minimum\n"
+    "latency over --runs runs (after --warmup runs), the peak memory of\n"
+    "intermediate tensors, and the op types that took the most time.\n"
+    "\n"
+    "options:\n"
+    "  --inputs DIR|FILE.npz  inputs as in `onnxq run` (default: generated\n"
+    "                       deterministically from the model's input types)\n"
+    "  --input NAME=FILE    one input from a .npy or .pb file (repeatable)\n"
+    "  --shape NAME=D0,D1,... shape of a generated input (symbolic dims\n"
+    "                       default to 1)\n"
+    "  --threads N          threads (default: all cores)\n"
+    "  --runs N             timed runs (default 20)\n"
+    "  --warmup N           untimed runs first (default 3)\n"
+    "  --json               print the figures as JSON\n"
+    "  -h, --help           show this help\n";
+
+enum { OPT_INPUT = 1, OPT_INPUTS, OPT_SHAPE, OPT_THREADS, OPT_RUNS,
+       OPT_WARMUP, OPT_JSON };
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+static double now_ms(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec * 1e3 + (double)t.tv_nsec / 1e6;
+}
+
+int cmd_bench(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        {"input", required_argument, 0, OPT_INPUT},
+        {"inputs", required_argument, 0, OPT_INPUTS},
+        {"shape", required_argument, 0, OPT_SHAPE},
+        {"threads", required_argument, 0, OPT_THREADS},
+        {"runs", required_argument, 0, OPT_RUNS},
+        {"warmup", required_argument, 0, OPT_WARMUP},
+        {"json", no_argument, 0, OPT_JSON},
+        {"help", no_argument, 0, 'h'},
+        {0, 0, 0, 0}};
+    cli_inputs in;
+    cli_inputs_init(&in);
+    int threads = 0, json = 0, c, rc = CLI_ERROR;
+    unsigned long long runs = 20, warmup = 3, v;
+    while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
+        const char *bad = NULL;
+        switch (c) {
+        case OPT_INPUT:
+            if (cli_inputs_add_input(&in, optarg))
+                bad = "--input wants NAME=FILE";
+            break;
+        case OPT_INPUTS: in.dir = optarg; break;
+        case OPT_SHAPE:
+            if (cli_inputs_add_shape(&in, optarg))
+                bad = "--shape wants NAME=D0,D1,...";
+            break;
+        case OPT_THREADS:
+            if (cli_parse_size(optarg, &v) || v > 1024)
+                bad = "--threads wants a count";
+            threads = (int)v;
+            break;
+        case OPT_RUNS:
+            if (cli_parse_size(optarg, &runs) || runs < 1 || runs > 1000000)
+                bad = "--runs wants a count of at least 1";
+            break;
+        case OPT_WARMUP:
+            if (cli_parse_size(optarg, &warmup) || warmup > 1000000)
+                bad = "--warmup wants a count";
+            break;
+        case OPT_JSON: json = 1; break;
+        case 'h': fputs(help, stdout); cli_inputs_clear(&in); return CLI_OK;
+        case ':': bad = "an option needs a value"; break;
+        default: bad = "unknown option"; break;
+        }
+        if (bad) {
+            cli_inputs_clear(&in);
+            return cli_usage_error("bench", "%s (at '%s')", bad,
+                                   argv[optind - 1]);
+        }
+    }
+    if (argc - optind != 1) {
+        cli_inputs_clear(&in);
+        return cli_usage_error("bench", "expected one MODEL.onnx");
+    }
+    const char *path = argv[optind];
+    onnxq_model *m = cli_load_model("bench", path);
+    onnxq_session *s = NULL;
+    onnxq_tensor *inputs = NULL;
+    size_t n_in = 0;
+    double *times = NULL;
+    onnxq_error err;
+    char note[512];
+    if (!m)
+        goto done;
+    onnxq_session_options opts;
+    onnxq_session_options_init(&opts);
+    opts.n_threads = threads;
+    opts.profile = 1;
+    if (onnxq_session_create(m, &opts, &s, &err) != ONNXQ_OK) {
+        cli_fail("bench", "%s", err.message);
+        goto done;
+    }
+    if (cli_inputs_load(&in, s, &inputs, &n_in, note, sizeof note, &err) !=
+        ONNXQ_OK) {
+        cli_fail("bench", "%s: %s", path, err.message);
+        goto done;
+    }
+    if (note[0])
+        fprintf(stderr, "onnxq bench: generated inputs with %s\n", note);
+    times = malloc(runs * sizeof *times);
+    if (!times) {
+        cli_fail("bench", "out of memory");
+        goto done;
+    }
+    for (unsigned long long r = 0; r < warmup + runs; r++) {
+        onnxq_tensor *outs = NULL;
+        size_t n_out = 0;
+        double t0 = now_ms();
+        if (onnxq_session_run(s, inputs, n_in, &outs, &n_out, &err) !=
+            ONNXQ_OK) {
+            cli_fail("bench", "%s: %s", path, err.message);
+            goto done;
+        }
+        double t1 = now_ms();
+        onnxq_tensors_free(outs, n_out);
+        if (r >= warmup)
+            times[r - warmup] = t1 - t0;
+    }
+    qsort(times, runs, sizeof *times, cmp_double);
+    double median = runs % 2 ? times[runs / 2]
+                             : (times[runs / 2 - 1] + times[runs / 2]) / 2;
+    const onnxq_op_time *ops;
+    size_t n_ops = onnxq_session_op_times(s, &ops);
+    double total = 0;
+    for (size_t i = 0; i < n_ops; i++)
+        total += ops[i].total_ms;
+    size_t peak = onnxq_session_peak_bytes(s);
+    if (json) {
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "model", path);
+        cJSON_AddNumberToObject(o, "runs", (double)runs);
+        cJSON_AddNumberToObject(o, "threads", threads);
+        cJSON_AddNumberToObject(o, "median_ms", median);
+        cJSON_AddNumberToObject(o, "min_ms", times[0]);
+        cJSON_AddNumberToObject(o, "peak_intermediate_bytes", (double)peak);
+        cJSON *arr = cJSON_AddArrayToObject(o, "ops");
+        for (size_t i = 0; i < n_ops; i++) {
+            cJSON *e = cJSON_CreateObject();
+            cJSON_AddStringToObject(e, "op_type", ops[i].op_type);
+            cJSON_AddNumberToObject(e, "ms_per_run",
+                                    ops[i].total_ms / (double)(warmup + runs));
+            cJSON_AddNumberToObject(e, "share",
+                                    total > 0 ? ops[i].total_ms / total : 0);
+            cJSON_AddItemToArray(arr, e);
+        }
+        char *txt = cJSON_Print(o);
+        if (txt)
+            puts(txt);
+        free(txt);
+        cJSON_Delete(o);
+    } else {
+        printf("model:        %s\n", path);
+        if (threads)
+            printf("runs:         %llu (after %llu warm-up), %d threads\n",
+                   runs, warmup, threads);
+        else
+            printf("runs:         %llu (after %llu warm-up), default "
+                   "threads\n", runs, warmup);
+        printf("latency:      median %.3f ms, min %.3f ms\n", median, times[0]);
+        printf("peak memory:  %.2f MiB of intermediate tensors\n",
+               (double)peak / (1024.0 * 1024));
+        printf("top ops:\n");
+        for (size_t i = 0; i < n_ops && i < 10; i++)
+            printf("  %-24s %8.3f ms/run  %5.1f%%\n", ops[i].op_type,
+                   ops[i].total_ms / (double)(warmup + runs),
+                   total > 0 ? 100 * ops[i].total_ms / total : 0);
+    }
+    rc = CLI_OK;
+done:
+    free(times);
+    onnxq_tensors_free(inputs, n_in);
+    onnxq_session_destroy(s);
+    onnxq_model_destroy(m);
+    cli_inputs_clear(&in);
+    return rc;
+}
