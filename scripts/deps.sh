@@ -19,8 +19,11 @@ debs=(
   clang libclang-rt-14-dev  # libFuzzer and sanitizer runtimes
   libomp-14-dev             # OpenMP for the clang (fuzz) build
   python3-numpy python3-torchaudio
-  nodejs npm
 )
+# Node.js and npm run the ONNX Runtime oracle; a machine that already has
+# them from elsewhere (e.g. NodeSource) keeps its own.
+command -v node >/dev/null 2>&1 || debs+=(nodejs)
+command -v npm >/dev/null 2>&1 || debs+=(npm)
 
 missing=()
 for p in "${debs[@]}"; do
