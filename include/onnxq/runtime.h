@@ -97,6 +97,12 @@ size_t onnxq_session_op_times(onnxq_session *s, const onnxq_op_time **out);
 /* Bytes of t's data. */
 size_t onnxq_tensor_nbytes(const onnxq_tensor *t);
 
+/* Element i of t as a double (any numeric type, bool, float16, bfloat16),
+ * and the reverse (float16/bfloat16 rounded to nearest even, integers
+ * saturated), as the runtime's kernels read and write elements. */
+double onnxq_tensor_get_f64(const onnxq_tensor *t, size_t i);
+void onnxq_tensor_set_f64(onnxq_tensor *t, size_t i, double v);
+
 /* IEEE half and bfloat16 conversions (round to nearest even), as the
  * runtime does them. */
 float onnxq_half_to_float(uint16_t h);

@@ -33,6 +33,4 @@ onnxq_status cli_inputs_load(const cli_inputs *in, onnxq_session *s,
                              onnxq_tensor **out, size_t *n_out, char *note,
                              size_t note_size, onnxq_error *err);
 
-void cli_set_element(onnxq_tensor *t, size_t i, double v);
-
 #endif

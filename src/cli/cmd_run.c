@@ -36,27 +36,6 @@ static const char help[] =
 
 enum { OPT_INPUT = 1, OPT_INPUTS, OPT_SHAPE, OPT_OUT, OPT_THREADS };
 
-static double element(const onnxq_tensor *t, size_t i)
-{
-    const void *d = t->data;
-    switch (t->dtype) {
-    case 1: return ((const float *)d)[i];
-    case 2: return ((const uint8_t *)d)[i];
-    case 3: return ((const int8_t *)d)[i];
-    case 4: return ((const uint16_t *)d)[i];
-    case 5: return ((const int16_t *)d)[i];
-    case 6: return ((const int32_t *)d)[i];
-    case 7: return (double)((const int64_t *)d)[i];
-    case 9: return ((const uint8_t *)d)[i];
-    case 10: return onnxq_half_to_float(((const uint16_t *)d)[i]);
-    case 11: return ((const double *)d)[i];
-    case 12: return ((const uint32_t *)d)[i];
-    case 13: return (double)((const uint64_t *)d)[i];
-    case 16: return onnxq_bfloat16_to_float(((const uint16_t *)d)[i]);
-    }
-    return NAN;
-}
-
 static void summarise(const char *name, const onnxq_tensor *t)
 {
     printf("%s  %s  [", name, onnxq_dtype_name(t->dtype));
@@ -69,7 +48,7 @@ static void summarise(const char *name, const onnxq_tensor *t)
         double lo = INFINITY, hi = -INFINITY, sum = 0;
         size_t nan = 0;
         for (size_t i = 0; i < n; i++) {
-            double v = element(t, i);
+            double v = onnxq_tensor_get_f64(t, i);
             if (isnan(v)) {
                 nan++;
                 continue;

@@ -150,7 +150,6 @@ static onnxq_status generate(const Onnx__ValueInfoProto *vi,
     for (size_t i = 0; i < n; i++) {
         state = state * 6364136223846793005ULL + 1442695040888963407ULL;
         double u = (double)(state >> 11) / 9007199254740992.0; /* [0,1) */
-        onnxq_tensor view = *t;
         switch (t->dtype) {
         case ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT:
             ((float *)t->data)[i] = (float)(2 * u - 1);
@@ -162,9 +161,8 @@ static onnxq_status generate(const Onnx__ValueInfoProto *vi,
             ((uint8_t *)t->data)[i] = (uint8_t)(i & 1);
             break;
         default:
-            (void)view;
-            cli_set_element(t, i, t->dtype == 10 || t->dtype == 16
-                                      ? 2 * u - 1 : (double)(int)(u * 10));
+            onnxq_tensor_set_f64(t, i, t->dtype == 10 || t->dtype == 16
+                                           ? 2 * u - 1 : (double)(int)(u * 10));
         }
     }
     return ONNXQ_OK;
@@ -292,26 +290,4 @@ fail:
     onnxq_named_tensors_free(npz, n_npz);
     onnxq_tensors_free(ts, n);
     return st;
-}
-
-/* Writes v into element i of t (numeric types, float16/bfloat16 rounded
- * to nearest even through the runtime's conversions). */
-void cli_set_element(onnxq_tensor *t, size_t i, double v)
-{
-    void *d = t->data;
-    switch (t->dtype) {
-    case 1: ((float *)d)[i] = (float)v; break;
-    case 2: ((uint8_t *)d)[i] = (uint8_t)v; break;
-    case 3: ((int8_t *)d)[i] = (int8_t)v; break;
-    case 4: ((uint16_t *)d)[i] = (uint16_t)v; break;
-    case 5: ((int16_t *)d)[i] = (int16_t)v; break;
-    case 6: ((int32_t *)d)[i] = (int32_t)v; break;
-    case 7: ((int64_t *)d)[i] = (int64_t)v; break;
-    case 9: ((uint8_t *)d)[i] = v != 0; break;
-    case 10: ((uint16_t *)d)[i] = onnxq_float_to_half((float)v); break;
-    case 11: ((double *)d)[i] = v; break;
-    case 12: ((uint32_t *)d)[i] = (uint32_t)v; break;
-    case 13: ((uint64_t *)d)[i] = (uint64_t)v; break;
-    case 16: ((uint16_t *)d)[i] = onnxq_float_to_bfloat16((float)v); break;
-    }
 }

@@ -68,6 +68,16 @@ size_t onnxq_tensor_nbytes(const onnxq_tensor *t)
     return oq_numel_dims(t->dims, t->rank) * onnxq_dtype_size(t->dtype);
 }
 
+double onnxq_tensor_get_f64(const onnxq_tensor *t, size_t i)
+{
+    return oq_get_f64(t, i);
+}
+
+void onnxq_tensor_set_f64(onnxq_tensor *t, size_t i, double v)
+{
+    oq_set_f64(t, i, v);
+}
+
 float onnxq_half_to_float(uint16_t h) { return oq_half_to_float(h); }
 uint16_t onnxq_float_to_half(float f) { return oq_float_to_half(f); }
 float onnxq_bfloat16_to_float(uint16_t b) { return oq_bfloat16_to_float(b); }
