@@ -197,6 +197,55 @@ static void test_external_save(void)
     onnxq_model_destroy(m);
 }
 
+/* Fields this ONNX version does not know (a newer writer's) survive a load
+ * and a save: a model, a graph and a node each get unknown varint and bytes
+ * fields appended, and serialising gives back exactly those bytes. */
+static void test_unknown_fields(void)
+{
+    Onnx__ModelProto *p = onnxq_build_model(13);
+    int64_t d[] = {2};
+    onnxq_build_input(p->graph, "x", 1, 1, d, NULL);
+    const char *in[] = {"x"}, *out[] = {"y"};
+    onnxq_build_node(p->graph, "Relu", "r", in, 1, out, 1);
+    onnxq_build_output(p->graph, "y", 1, 1, d, NULL);
+    /* field 99 (varint 300) and field 98 (bytes "new!"), in wire format */
+    static const uint8_t extra[] = {0x98, 0x06, 0xac, 0x02,
+                                    0x92, 0x06, 0x04, 'n', 'e', 'w', '!'};
+    size_t n_node = protobuf_c_message_get_packed_size(&p->graph->node[0]->base);
+    uint8_t *node_bytes = malloc(n_node + sizeof extra);
+    protobuf_c_message_pack(&p->graph->node[0]->base, node_bytes);
+    memcpy(node_bytes + n_node, extra, sizeof extra);
+    Onnx__NodeProto *node2 = onnx__node_proto__unpack(NULL, n_node + sizeof extra,
+                                                      node_bytes);
+    CHECK(node2 && node2->base.n_unknown_fields == 2);
+    onnx__node_proto__free_unpacked(p->graph->node[0], NULL);
+    p->graph->node[0] = node2;
+    size_t n = protobuf_c_message_get_packed_size(&p->base);
+    uint8_t *bytes = malloc(n + sizeof extra);
+    protobuf_c_message_pack(&p->base, bytes);
+    memcpy(bytes + n, extra, sizeof extra);
+    n += sizeof extra;
+    onnx__model_proto__free_unpacked(p, NULL);
+
+    onnxq_model *m = NULL;
+    onnxq_error err;
+    CHECK(onnxq_model_load_memory(bytes, n, NULL, "unknown-fields", &m, &err) ==
+          ONNXQ_OK);
+    void *again = NULL;
+    size_t n_again = 0;
+    CHECK(m && onnxq_model_serialize(m, &again, &n_again, &err) == ONNXQ_OK);
+    CHECK_EQ_INT(n_again, n);
+    CHECK(again && n_again == n && memcmp(again, bytes, n) == 0);
+    CHECK(m && onnxq_model_save(m, path_in("unknown.onnx"), NULL, NULL, &err) ==
+          ONNXQ_OK);
+    CHECK_EQ_INT(file_size(path_in("unknown.onnx")), (long)n);
+    unlink(path_in("unknown.onnx"));
+    free(again);
+    free(bytes);
+    free(node_bytes);
+    onnxq_model_destroy(m);
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 2)
@@ -205,6 +254,7 @@ int main(int argc, char **argv)
     mkdir(dir, 0777);
     test_typed_fields();
     test_external_save();
+    test_unknown_fields();
     rmdir(dir);
     return TEST_RESULT();
 }
