@@ -32,8 +32,14 @@ demo: build
 	@echo "== onnxq layers --ops $(DEMO)"
 	@$(BUILD)/onnxq layers --ops $(DEMO)
 	@echo
-	@echo "== onnxq check --no-runtime $(DEMO)"
-	@$(BUILD)/onnxq check --no-runtime $(DEMO)
+	@echo "== onnxq check $(DEMO)"
+	@$(BUILD)/onnxq check $(DEMO)
+	@echo
+	@echo "== onnxq run $(DEMO) --shape feat=1,300,80   (3 s of generated features)"
+	@$(BUILD)/onnxq run $(DEMO) --shape feat=1,300,80
+	@echo
+	@echo "== onnxq bench $(DEMO) --shape feat=1,300,80 --runs 5"
+	@$(BUILD)/onnxq bench $(DEMO) --shape feat=1,300,80 --runs 5 --warmup 1
 
 test: deps test-release test-asan test-fuzz
 
