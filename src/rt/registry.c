@@ -21,6 +21,7 @@ static const oq_kernel *const tables[] = {
     oq_ref_resize_kernels,
     oq_ref_shape_kernels,
     oq_ref_quant_kernels,
+    oq_ref_loss_signal_kernels,
     oq_ref_elementwise_kernels,
     NULL,
 };

@@ -19,5 +19,6 @@ extern const oq_kernel oq_ref_matmul_kernels[];
 extern const oq_kernel oq_ref_resize_kernels[];
 extern const oq_kernel oq_ref_shape_kernels[];
 extern const oq_kernel oq_ref_quant_kernels[];
+extern const oq_kernel oq_ref_loss_signal_kernels[];
 
 #endif
