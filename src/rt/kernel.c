@@ -11,9 +11,18 @@
  *
  * Broadcasting follows numpy: shapes are aligned on their last dimension,
  * and a dimension of 1 (or a missing leading one) stretches to the other.
+ *
+ * Last, the small helpers the reference kernel families share (threads, the
+ * status after a failed helper, type predicates, whole tensors as double,
+ * shapes as text), kept here so each exists once.
  */
 #include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 
 #include "kernel.h"
 #include "onnxq/tensor.h"
@@ -352,4 +361,100 @@ size_t oq_broadcast_index(const oq_tensor *t, int rank, const int64_t *out_dims,
         i /= n;
     }
     return idx;
+}
+
+/* ---- helpers shared by the reference kernels ----------------------------- */
+
+int oq_threads(const oq_kctx *ctx)
+{
+#ifdef _OPENMP
+    return ctx->n_threads > 0 ? ctx->n_threads : omp_get_max_threads();
+#else
+    (void)ctx;
+    return 1;
+#endif
+}
+
+int oq_thread_id(void)
+{
+#ifdef _OPENMP
+    return omp_get_thread_num();
+#else
+    return 0;
+#endif
+}
+
+onnxq_status oq_failed(const oq_kctx *ctx)
+{
+    return ctx->err && ctx->err->status != ONNXQ_OK ? ctx->err->status
+                                                   : ONNXQ_ERR_OUT_OF_MEMORY;
+}
+
+int oq_is_float(int32_t dtype)
+{
+    return dtype == ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT ||
+           dtype == ONNX__TENSOR_PROTO__DATA_TYPE__DOUBLE ||
+           dtype == ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT16 ||
+           dtype == ONNX__TENSOR_PROTO__DATA_TYPE__BFLOAT16;
+}
+
+int oq_is_index(int32_t dtype)
+{
+    return dtype == ONNX__TENSOR_PROTO__DATA_TYPE__INT32 ||
+           dtype == ONNX__TENSOR_PROTO__DATA_TYPE__INT64;
+}
+
+double *oq_load_f64(oq_kctx *ctx, const oq_tensor *t)
+{
+    size_t n = oq_numel(t);
+    double *v = malloc((n ? n : 1) * sizeof *v);
+    if (!v) {
+        if (ctx)
+            oq_kfail(ctx, ONNXQ_ERR_OUT_OF_MEMORY,
+                     "out of memory (%zu elements)", n);
+        return NULL;
+    }
+    /* float32 and float64, the common cases, without a call per element */
+    if (t->dtype == ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT) {
+        const float *f = t->data;
+        for (size_t i = 0; i < n; i++)
+            v[i] = f[i];
+    } else if (t->dtype == ONNX__TENSOR_PROTO__DATA_TYPE__DOUBLE) {
+        memcpy(v, t->data, n * sizeof *v);
+    } else {
+        for (size_t i = 0; i < n; i++)
+            v[i] = oq_get_f64(t, i);
+    }
+    return v;
+}
+
+void oq_store_f64(oq_tensor *t, const double *v)
+{
+    size_t n = oq_numel(t);
+    if (t->dtype == ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT) {
+        float *f = t->data;
+        for (size_t i = 0; i < n; i++)
+            f[i] = (float)v[i];
+    } else if (t->dtype == ONNX__TENSOR_PROTO__DATA_TYPE__DOUBLE) {
+        memcpy(t->data, v, n * sizeof *v);
+    } else {
+        for (size_t i = 0; i < n; i++)
+            oq_set_f64(t, i, v[i]);
+    }
+}
+
+const char *oq_dims_str(const int64_t *dims, int rank, char *buf, size_t size)
+{
+    size_t n = (size_t)snprintf(buf, size, "[");
+    for (int d = 0; d < rank && n < size; d++)
+        n += (size_t)snprintf(buf + n, size - n, "%s%lld", d ? ", " : "",
+                              (long long)dims[d]);
+    if (n < size)
+        snprintf(buf + n, size - n, "]");
+    return buf;
+}
+
+const char *oq_shape_str(const oq_tensor *t, char *buf, size_t size)
+{
+    return oq_dims_str(t->dims, t->rank, buf, size);
 }

@@ -20,7 +20,8 @@
  *     even (nearbyint under the default rounding mode), saturate to the
  *     type's range;
  *   - no global state; `#pragma omp parallel for` over independent outer
- *     loops is welcome where it is free.
+ *     loops is welcome where it is free (num_threads(oq_threads(ctx)), or
+ *     OQ_PAR_FOR where small loops should stay serial).
  *
  * A fast kernel (kernels/dnnl, issue 4) is an oq_fast_kernel: besides run it
  * has prepare, called once when the session is prepared with the node and
@@ -148,6 +149,71 @@ size_t oq_broadcast_index(const oq_tensor *t, int rank, const int64_t *out_dims,
  * 0 along broadcast dims. */
 void oq_broadcast_strides(const oq_tensor *t, int rank, const int64_t *out_dims,
                           int64_t *strides);
+
+/* ---- helpers the reference kernels share ----------------------------------
+ * Small pieces every family file in kernels/ref needs.  Look here before
+ * writing a file-local one (house rule 7). */
+
+/* Threads for a parallel loop: the session's setting (ctx->n_threads > 0),
+ * else OpenMP's default team size; 1 in a build without OpenMP. */
+int oq_threads(const oq_kctx *ctx);
+/* The calling thread's number in its OpenMP team: 0..team size - 1, and 0
+ * outside a parallel region or without OpenMP.  Indexes per-thread scratch. */
+int oq_thread_id(void);
+
+/* OQ_PAR_FOR(nt, work), on the line before a `for` loop of independent
+ * iterations, runs the loop on nt threads (static schedule) when OpenMP is
+ * on and work — any measure of the loop's total cost, e.g. the elements it
+ * touches — is at least OQ_PAR_MIN_WORK, below which waking the team costs
+ * more than it saves; otherwise the loop runs serially.  Without OpenMP it
+ * only evaluates nt and work, so they count as used. */
+enum { OQ_PAR_MIN_WORK = 1 << 15 };
+#ifdef _OPENMP
+#define OQ_PRAGMA(x) _Pragma(#x)
+#define OQ_PAR_FOR(nt, work)                                                  \
+    OQ_PRAGMA(omp parallel for schedule(static) num_threads(nt)               \
+              if ((work) >= OQ_PAR_MIN_WORK))
+#else
+#define OQ_PAR_FOR(nt, work) (void)(nt), (void)(work);
+#endif
+
+/* What a kernel returns once a helper that fails the node (oq_output,
+ * oq_load_f64, anything that called oq_kfail) has reported failure: the
+ * status that helper left in ctx->err — or OUT_OF_MEMORY when the run has no
+ * error record (ctx->err NULL) or it still reads ONNXQ_OK, so a failure is
+ * never returned as success. */
+onnxq_status oq_failed(const oq_kctx *ctx);
+
+/* Type predicates on ONNX DataType numbers. */
+int oq_is_float(int32_t dtype);  /* float32, float64, float16, bfloat16 */
+int oq_is_index(int32_t dtype);  /* int32 or int64, the index types */
+
+/* The elements of t widened to a malloc'd array of double (the caller frees
+ * it); an empty t still gets a one-element array, so NULL always means out
+ * of memory.  On out of memory a non-NULL ctx has the node failed ("out of
+ * memory (N elements)"); with ctx NULL the caller reports it. */
+double *oq_load_f64(oq_kctx *ctx, const oq_tensor *t);
+/* Rounds v[0..oq_numel(t)) into t's type, converting like oq_set_f64. */
+void oq_store_f64(oq_tensor *t, const double *v);
+
+/* dims as "[a, b, c]" ("[]" for rank 0) in buf, cut to size, for error
+ * messages; returns buf, so several fit in one oq_kfail call. */
+const char *oq_dims_str(const int64_t *dims, int rank, char *buf, size_t size);
+/* The shape of t, as oq_dims_str writes it. */
+const char *oq_shape_str(const oq_tensor *t, char *buf, size_t size);
+
+/* Steps the row-major multi-index idx[0..rank) over dims; returns 0 once it
+ * wraps past the last position (idx is then all zeros), 1 otherwise.  Inline:
+ * it runs once per element in hot loops. */
+static inline int oq_next_index(int64_t *idx, const int64_t *dims, int rank)
+{
+    for (int d = rank - 1; d >= 0; d--) {
+        if (++idx[d] < dims[d])
+            return 1;
+        idx[d] = 0;
+    }
+    return 0;
+}
 
 /* A kernel table, one per family file (kernels/ref/<family>.c), ended by a
  * {0} entry.  kernels/ref/registry.c lists the tables. */

@@ -28,46 +28,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#ifdef _OPENMP
-#include <omp.h>
-#endif
 
 #include "onnxq/tensor.h"
 #include "ref_kernels.h"
 
 enum {
-    T_FLOAT = ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT,
-    T_DOUBLE = ONNX__TENSOR_PROTO__DATA_TYPE__DOUBLE,
-    T_FLOAT16 = ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT16,
-    T_BFLOAT16 = ONNX__TENSOR_PROTO__DATA_TYPE__BFLOAT16,
     T_INT8 = ONNX__TENSOR_PROTO__DATA_TYPE__INT8,
     T_UINT8 = ONNX__TENSOR_PROTO__DATA_TYPE__UINT8,
     T_INT64 = ONNX__TENSOR_PROTO__DATA_TYPE__INT64,
 };
 
 /* ---- small helpers ---------------------------------------------------------- */
-
-static int threads(const oq_kctx *ctx)
-{
-#ifdef _OPENMP
-    return ctx->n_threads > 0 ? ctx->n_threads : omp_get_max_threads();
-#else
-    (void)ctx;
-    return 1;
-#endif
-}
-
-/* The status of a helper that already failed the node (oq_output, load):
- * the error it set, or out of memory if the caller passed no error. */
-static onnxq_status failed(const oq_kctx *ctx)
-{
-    return ctx->err ? ctx->err->status : ONNXQ_ERR_OUT_OF_MEMORY;
-}
-
-static int is_float_type(int32_t t)
-{
-    return t == T_FLOAT || t == T_DOUBLE || t == T_FLOAT16 || t == T_BFLOAT16;
-}
 
 /* Division rounding toward -inf / +inf (b > 0): window bounds may be
  * negative, where C's truncation would be off by one. */
@@ -82,46 +53,6 @@ static int64_t ceil_div(int64_t a, int64_t b)
     return -floor_div(-a, b);
 }
 
-/* The elements of t widened to a malloc'd double array; NULL (with the
- * node failed) on out of memory.  The caller frees. */
-static double *load(oq_kctx *ctx, const oq_tensor *t)
-{
-    size_t n = oq_numel(t);
-    double *v = malloc((n ? n : 1) * sizeof *v);
-    if (!v) {
-        oq_kfail(ctx, ONNXQ_ERR_OUT_OF_MEMORY, "out of memory (%zu elements)",
-                 n);
-        return NULL;
-    }
-    if (t->dtype == T_FLOAT) {
-        const float *f = t->data;
-        for (size_t i = 0; i < n; i++)
-            v[i] = f[i];
-    } else if (t->dtype == T_DOUBLE) {
-        memcpy(v, t->data, n * sizeof *v);
-    } else {
-        for (size_t i = 0; i < n; i++)
-            v[i] = oq_get_f64(t, i);
-    }
-    return v;
-}
-
-/* Rounds v[0..numel) into t's type. */
-static void store(oq_tensor *t, const double *v)
-{
-    size_t n = oq_numel(t);
-    if (t->dtype == T_FLOAT) {
-        float *f = t->data;
-        for (size_t i = 0; i < n; i++)
-            f[i] = (float)v[i];
-    } else if (t->dtype == T_DOUBLE) {
-        memcpy(t->data, v, n * sizeof *v);
-    } else {
-        for (size_t i = 0; i < n; i++)
-            oq_set_f64(t, i, v[i]);
-    }
-}
-
 static double *alloc_f64(oq_kctx *ctx, size_t n)
 {
     double *v = calloc(n ? n : 1, sizeof *v);
@@ -129,20 +60,6 @@ static double *alloc_f64(oq_kctx *ctx, size_t n)
         oq_kfail(ctx, ONNXQ_ERR_OUT_OF_MEMORY, "out of memory (%zu elements)",
                  n);
     return v;
-}
-
-/* Formats dims as "[a, b, c]" into buf for error messages. */
-static const char *shape_str(const int64_t *dims, int rank, char *buf,
-                             size_t size)
-{
-    size_t len = 0;
-    len += (size_t)snprintf(buf, size, "[");
-    for (int d = 0; d < rank && len < size; d++)
-        len += (size_t)snprintf(buf + len, size - len, "%s%lld", d ? ", " : "",
-                                (long long)dims[d]);
-    if (len < size)
-        snprintf(buf + len, size - len, "]");
-    return buf;
 }
 
 /* ---- window geometry ---------------------------------------------------------- */
@@ -266,21 +183,9 @@ static onnxq_status check_kernel_shape(oq_kctx *ctx, const window *w)
     if (!same)
         return oq_kfail(ctx, ONNXQ_ERR_SHAPE_MISMATCH,
                         "kernel_shape %s does not match the weights' spatial "
-                        "dims %s", shape_str(v, (int)n, a, sizeof a),
-                        shape_str(w->k, w->n, b, sizeof b));
+                        "dims %s", oq_dims_str(v, (int)n, a, sizeof a),
+                        oq_dims_str(w->k, w->n, b, sizeof b));
     return ONNXQ_OK;
-}
-
-/* Advances the multi-index idx over dims (row-major); returns 0 after the
- * last position. */
-static int next_index(int64_t *idx, const int64_t *dims, int n)
-{
-    for (int d = n - 1; d >= 0; d--) {
-        if (++idx[d] < dims[d])
-            return 1;
-        idx[d] = 0;
-    }
-    return 0;
 }
 
 /*
@@ -309,7 +214,7 @@ static void tap_plane(int n, const int64_t *a_dims, const int64_t *b_dims,
     int64_t rows = 1, idx[OQ_MAX_RANK] = {0};
     for (int d = 0; d < last; d++)
         rows *= a_dims[d];
-    for (int64_t r = 0; r < rows; r++, next_index(idx, a_dims, last)) {
+    for (int64_t r = 0; r < rows; r++, oq_next_index(idx, a_dims, last)) {
         int64_t b_row = 0;
         int inside = 1;
         for (int d = 0; d < last && inside; d++) {
@@ -412,7 +317,7 @@ static onnxq_status conv_inputs(oq_kctx *ctx, const oq_tensor *x,
     if (!x || !wt)
         return oq_kfail(ctx, ONNXQ_ERR_INVALID_ARGUMENT,
                         "inputs X and W are required");
-    if (!is_float_type(x->dtype) || wt->dtype != x->dtype)
+    if (!oq_is_float(x->dtype) || wt->dtype != x->dtype)
         return oq_kfail(ctx, ONNXQ_ERR_UNSUPPORTED,
                         "X is %s and W is %s: both must be the same of float16,"
                         " bfloat16, float32, float64",
@@ -421,8 +326,8 @@ static onnxq_status conv_inputs(oq_kctx *ctx, const oq_tensor *x,
         return oq_kfail(ctx, ONNXQ_ERR_SHAPE_MISMATCH,
                         "X %s and W %s must have the same rank, at least 3 "
                         "(N, C and one spatial dim)",
-                        shape_str(x->dims, x->rank, a, sizeof a),
-                        shape_str(wt->dims, wt->rank, b, sizeof b));
+                        oq_shape_str(x, a, sizeof a),
+                        oq_shape_str(wt, b, sizeof b));
     w->n = x->rank - 2;
     for (int d = 0; d < w->n; d++) {
         w->in[d] = x->dims[d + 2];
@@ -441,7 +346,7 @@ static onnxq_status check_bias(oq_kctx *ctx, const oq_tensor *x,
         return oq_kfail(ctx, ONNXQ_ERR_SHAPE_MISMATCH,
                         "B is %s %s, expected %s [%lld] (one per output "
                         "channel)", onnxq_dtype_name(bias->dtype),
-                        shape_str(bias->dims, bias->rank, a, sizeof a),
+                        oq_shape_str(bias, a, sizeof a),
                         onnxq_dtype_name(x->dtype), (long long)m);
     return ONNXQ_OK;
 }
@@ -470,8 +375,8 @@ static onnxq_status conv_impl(oq_kctx *ctx, int fused)
                         "X %s, W %s and group %lld disagree: X's %lld channels "
                         "and W's %lld filters must divide by group, and W's "
                         "dim 1 must be channels / group",
-                        shape_str(x->dims, x->rank, a, sizeof a),
-                        shape_str(wt->dims, wt->rank, b, sizeof b),
+                        oq_shape_str(x, a, sizeof a),
+                        oq_shape_str(wt, b, sizeof b),
                         (long long)group, (long long)c, (long long)m);
     activation act = {ACT_NONE, 0, 0};
     if ((st = check_bias(ctx, x, bias, m)) != ONNXQ_OK ||
@@ -487,27 +392,27 @@ static onnxq_status conv_impl(oq_kctx *ctx, int fused)
         return oq_kfail(ctx, ONNXQ_ERR_SHAPE_MISMATCH,
                         "Z is %s %s, must match the output %s",
                         onnxq_dtype_name(z->dtype),
-                        shape_str(z->dims, z->rank, a, sizeof a),
-                        shape_str(dims, x->rank, b, sizeof b));
+                        oq_shape_str(z, a, sizeof a),
+                        oq_dims_str(dims, x->rank, b, sizeof b));
     oq_tensor *out = oq_output(ctx, 0, x->dtype, x->rank, dims);
     if (!out)
-        return failed(ctx);
+        return oq_failed(ctx);
 
     int64_t in_sz = (int64_t)oq_numel_dims(w.in, w.n);
     int64_t out_sz = (int64_t)oq_numel_dims(w.out, w.n);
     int64_t k_sz = (int64_t)oq_numel_dims(w.k, w.n);
     int64_t cg = c / group, mg = m / group;
-    double *xv = load(ctx, x), *wv = xv ? load(ctx, wt) : NULL;
-    double *bv = wv && bias ? load(ctx, bias) : NULL;
-    double *zv = wv && z ? load(ctx, z) : NULL;
+    double *xv = oq_load_f64(ctx, x), *wv = xv ? oq_load_f64(ctx, wt) : NULL;
+    double *bv = wv && bias ? oq_load_f64(ctx, bias) : NULL;
+    double *zv = wv && z ? oq_load_f64(ctx, z) : NULL;
     double *yv = wv ? alloc_f64(ctx, oq_numel(out)) : NULL;
     if (!yv || (bias && !bv) || (z && !zv)) {
-        st = failed(ctx);
+        st = oq_failed(ctx);
         goto done;
     }
     /* one output plane per iteration: no two iterations write the same
      * element */
-#pragma omp parallel for num_threads(threads(ctx)) schedule(static)
+#pragma omp parallel for num_threads(oq_threads(ctx)) schedule(static)
     for (int64_t nm = 0; nm < n * m; nm++) {
         int64_t img = nm / m, oc = nm % m, g = oc / mg;
         double *yp = yv + nm * out_sz;
@@ -515,7 +420,7 @@ static onnxq_status conv_impl(oq_kctx *ctx, int fused)
             const double *xp = xv + (img * c + g * cg + ic) * in_sz;
             const double *wp = wv + (oc * cg + ic) * k_sz;
             int64_t kk[OQ_MAX_RANK] = {0}, koff[OQ_MAX_RANK];
-            for (int64_t t = 0; t < k_sz; t++, next_index(kk, w.k, w.n)) {
+            for (int64_t t = 0; t < k_sz; t++, oq_next_index(kk, w.k, w.n)) {
                 for (int d = 0; d < w.n; d++)
                     koff[d] = kk[d] * w.dil[d];
                 tap_plane(w.n, w.out, w.in, w.stride, w.pad0, koff, wp[t], xp,
@@ -527,7 +432,7 @@ static onnxq_status conv_impl(oq_kctx *ctx, int fused)
             yp[i] = activate(&act, v);
         }
     }
-    store(out, yv);
+    oq_store_f64(out, yv);
 done:
     free(xv);
     free(wv);
@@ -557,8 +462,8 @@ static onnxq_status run_conv_transpose(oq_kctx *ctx)
         return oq_kfail(ctx, ONNXQ_ERR_SHAPE_MISMATCH,
                         "X %s, W %s and group %lld disagree: W's dim 0 must "
                         "be X's %lld channels, which must divide by group",
-                        shape_str(x->dims, x->rank, a, sizeof a),
-                        shape_str(wt->dims, wt->rank, b, sizeof b),
+                        oq_shape_str(x, a, sizeof a),
+                        oq_shape_str(wt, b, sizeof b),
                         (long long)group, (long long)c);
     int64_t cg = c / group, mg = wt->dims[1], m = mg * group;
     if ((st = check_bias(ctx, x, bias, m)) != ONNXQ_OK)
@@ -622,20 +527,20 @@ static onnxq_status run_conv_transpose(oq_kctx *ctx)
         dims[d + 2] = w.out[d];
     oq_tensor *out = oq_output(ctx, 0, x->dtype, x->rank, dims);
     if (!out)
-        return failed(ctx);
+        return oq_failed(ctx);
     int64_t in_sz = (int64_t)oq_numel_dims(w.in, w.n);
     int64_t out_sz = (int64_t)oq_numel_dims(w.out, w.n);
     int64_t k_sz = (int64_t)oq_numel_dims(w.k, w.n);
-    double *xv = load(ctx, x), *wv = xv ? load(ctx, wt) : NULL;
-    double *bv = wv && bias ? load(ctx, bias) : NULL;
+    double *xv = oq_load_f64(ctx, x), *wv = xv ? oq_load_f64(ctx, wt) : NULL;
+    double *bv = wv && bias ? oq_load_f64(ctx, bias) : NULL;
     double *yv = wv ? alloc_f64(ctx, oq_numel(out)) : NULL;
     if (!yv || (bias && !bv)) {
-        st = failed(ctx);
+        st = oq_failed(ctx);
         goto done;
     }
     /* one output plane per iteration, scattering every input channel of its
      * group into it */
-#pragma omp parallel for num_threads(threads(ctx)) schedule(static)
+#pragma omp parallel for num_threads(oq_threads(ctx)) schedule(static)
     for (int64_t nm = 0; nm < n * m; nm++) {
         int64_t img = nm / m, oc = nm % m, g = oc / mg, ocg = oc % mg;
         double *yp = yv + nm * out_sz;
@@ -643,7 +548,7 @@ static onnxq_status run_conv_transpose(oq_kctx *ctx)
             const double *xp = xv + (img * c + g * cg + ic) * in_sz;
             const double *wp = wv + ((g * cg + ic) * mg + ocg) * k_sz;
             int64_t kk[OQ_MAX_RANK] = {0}, koff[OQ_MAX_RANK];
-            for (int64_t t = 0; t < k_sz; t++, next_index(kk, w.k, w.n)) {
+            for (int64_t t = 0; t < k_sz; t++, oq_next_index(kk, w.k, w.n)) {
                 for (int d = 0; d < w.n; d++)
                     koff[d] = kk[d] * w.dil[d];
                 tap_plane(w.n, w.in, w.out, w.stride, w.pad0, koff, wp[t], xp,
@@ -654,7 +559,7 @@ static onnxq_status run_conv_transpose(oq_kctx *ctx)
             for (int64_t i = 0; i < out_sz; i++)
                 yp[i] += bv[oc];
     }
-    store(out, yv);
+    oq_store_f64(out, yv);
 done:
     free(xv);
     free(wv);
@@ -681,7 +586,7 @@ static onnxq_status pool_input(oq_kctx *ctx, const oq_tensor *x, int ints_ok,
     char a[96];
     if (!x)
         return oq_kfail(ctx, ONNXQ_ERR_INVALID_ARGUMENT, "input X is required");
-    if (!is_float_type(x->dtype) &&
+    if (!oq_is_float(x->dtype) &&
         !(ints_ok && (x->dtype == T_INT8 || x->dtype == T_UINT8)))
         return oq_kfail(ctx, ONNXQ_ERR_UNSUPPORTED,
                         "X is %s; supported: float16, bfloat16, float32, "
@@ -690,7 +595,7 @@ static onnxq_status pool_input(oq_kctx *ctx, const oq_tensor *x, int ints_ok,
     if (x->rank < min_rank)
         return oq_kfail(ctx, ONNXQ_ERR_SHAPE_MISMATCH,
                         "X %s must have rank >= %d (N, C and spatial dims)",
-                        shape_str(x->dims, x->rank, a, sizeof a), min_rank);
+                        oq_shape_str(x, a, sizeof a), min_rank);
     return ONNXQ_OK;
 }
 
@@ -714,11 +619,11 @@ static void pool_plane(const window *w, const pool_args *pa, double low,
     int64_t out_sz = (int64_t)oq_numel_dims(w->out, n);
     int64_t k_sz = (int64_t)oq_numel_dims(w->k, n);
     int64_t o[OQ_MAX_RANK] = {0};
-    for (int64_t oi = 0; oi < out_sz; oi++, next_index(o, w->out, n)) {
+    for (int64_t oi = 0; oi < out_sz; oi++, oq_next_index(o, w->out, n)) {
         int64_t j[OQ_MAX_RANK] = {0};
         double acc = pa->kind == POOL_MAX ? NAN : 0;
         int64_t best = -1, count = 0, padded_count = 0;
-        for (int64_t t = 0; t < k_sz; t++, next_index(j, w->k, n)) {
+        for (int64_t t = 0; t < k_sz; t++, oq_next_index(j, w->k, n)) {
             int inside = 1, in_padded = 1;
             int64_t flat = 0, cm_flat = 0, cm_stride = 1;
             for (int d = 0; d < n; d++) {
@@ -808,24 +713,25 @@ static onnxq_status pool_impl(oq_kctx *ctx, pool_args pa, int global)
     oq_tensor *out = oq_output(ctx, 0, x->dtype, x->rank, dims);
     oq_tensor *idx = NULL;
     if (!out)
-        return failed(ctx);
+        return oq_failed(ctx);
     if (pa.kind == POOL_MAX && ctx->n_out > 1 &&
         !(idx = oq_output(ctx, 1, T_INT64, x->rank, dims)))
-        return failed(ctx);
+        return oq_failed(ctx);
     int64_t in_sz = (int64_t)oq_numel_dims(w.in, w.n);
     int64_t out_sz = (int64_t)oq_numel_dims(w.out, w.n);
     double low = lowest(x->dtype);
-    double *xv = load(ctx, x), *yv = xv ? alloc_f64(ctx, oq_numel(out)) : NULL;
+    double *xv = oq_load_f64(ctx, x);
+    double *yv = xv ? alloc_f64(ctx, oq_numel(out)) : NULL;
     if (!yv) {
         free(xv);
-        return failed(ctx);
+        return oq_failed(ctx);
     }
     int64_t *iv = idx ? idx->data : NULL;
-#pragma omp parallel for num_threads(threads(ctx)) schedule(static)
+#pragma omp parallel for num_threads(oq_threads(ctx)) schedule(static)
     for (int64_t nc = 0; nc < n * c; nc++)
         pool_plane(&w, &pa, low, xv + nc * in_sz, yv + nc * out_sz,
                    iv ? iv + nc * out_sz : NULL, nc * in_sz);
-    store(out, yv);
+    oq_store_f64(out, yv);
     free(xv);
     free(yv);
     return ONNXQ_OK;
@@ -907,7 +813,7 @@ static onnxq_status run_max_roi_pool(oq_kctx *ctx)
     if (x->rank != 4)
         return oq_kfail(ctx, ONNXQ_ERR_SHAPE_MISMATCH,
                         "X %s must be N x C x H x W",
-                        shape_str(x->dims, x->rank, a, sizeof a));
+                        oq_shape_str(x, a, sizeof a));
     if (!rois || rois->dtype != x->dtype || rois->rank != 2 ||
         rois->dims[1] != 5)
         return oq_kfail(ctx, ONNXQ_ERR_SHAPE_MISMATCH,
@@ -923,11 +829,11 @@ static onnxq_status run_max_roi_pool(oq_kctx *ctx)
     int64_t dims[4] = {nr, c, ph, pw};
     oq_tensor *out = oq_output(ctx, 0, x->dtype, 4, dims);
     if (!out)
-        return failed(ctx);
-    double *xv = load(ctx, x), *rv = xv ? load(ctx, rois) : NULL;
+        return oq_failed(ctx);
+    double *xv = oq_load_f64(ctx, x), *rv = xv ? oq_load_f64(ctx, rois) : NULL;
     double *yv = rv ? alloc_f64(ctx, oq_numel(out)) : NULL;
     if (!yv) {
-        st = failed(ctx);
+        st = oq_failed(ctx);
         goto done;
     }
     for (int64_t r = 0; r < nr; r++) {
@@ -972,7 +878,7 @@ static onnxq_status run_max_roi_pool(oq_kctx *ctx)
             }
         }
     }
-    store(out, yv);
+    oq_store_f64(out, yv);
 done:
     free(xv);
     free(rv);

@@ -34,7 +34,6 @@
  * as ONNX Runtime does for float16.
  */
 #include <float.h>
-#include <omp.h>
 #include <stdio.h>
 #include <string.h>
 #include <tgmath.h>
@@ -231,9 +230,7 @@ enum { EW_CHUNK = 256, EW_PARALLEL_MIN = 1 << 16 };
 
 static int threads_for(const oq_kctx *ctx, size_t elements)
 {
-    if (elements < EW_PARALLEL_MIN)
-        return 1;
-    return ctx->n_threads > 0 ? ctx->n_threads : omp_get_max_threads();
+    return elements < EW_PARALLEL_MIN ? 1 : oq_threads(ctx);
 }
 
 /* The output seen as rows x len elements, after dropping dims of 1 and
@@ -354,13 +351,6 @@ static onnxq_status unsupported_type(oq_kctx *ctx, size_t j, int32_t dtype)
 {
     return oq_kfail(ctx, ONNXQ_ERR_UNSUPPORTED, "input %zu has type %s, "
                     "which this op does not take", j, onnxq_dtype_name(dtype));
-}
-
-/* The status oq_output left in ctx->err when it returned NULL. */
-static onnxq_status output_failed(const oq_kctx *ctx)
-{
-    return ctx->err && ctx->err->status != ONNXQ_OK ? ctx->err->status
-                                                     : ONNXQ_ERR_OUT_OF_MEMORY;
 }
 
 /* ---- ops as data ------------------------------------------------------------ */
@@ -696,7 +686,7 @@ static onnxq_status ew_apply(oq_kctx *ctx, const ew_op *op, const ew_op *post,
         return st;
     oq_tensor *out = oq_output(ctx, 0, op->out_bool ? DT_BOOL : dt, rank, dims);
     if (!out)
-        return output_failed(ctx);
+        return oq_failed(ctx);
     int dom = op->compute == DOM_INPUT ? dom_of(dt) : op->compute;
     if (!op->row[dom] || (post && !post->row[dom]))
         return oq_kfail(ctx, ONNXQ_ERR_INTERNAL, "no row for type %s",
@@ -1037,7 +1027,7 @@ static onnxq_status run_identity(oq_kctx *ctx)
         return unsupported_type(ctx, 0, x->dtype);
     oq_tensor *out = oq_output(ctx, 0, x->dtype, x->rank, x->dims);
     if (!out)
-        return output_failed(ctx);
+        return oq_failed(ctx);
     if (oq_numel(x))
         memcpy(out->data, x->data, oq_numel(x) * es);
     return ONNXQ_OK;
@@ -1054,7 +1044,7 @@ static onnxq_status cast_to(oq_kctx *ctx, const oq_tensor *x, int32_t to)
                         onnxq_dtype_name(to));
     oq_tensor *out = oq_output(ctx, 0, to, x->rank, x->dims);
     if (!out)
-        return output_failed(ctx);
+        return oq_failed(ctx);
     size_t total = oq_numel(x);
     if (x->dtype == to) {
         if (total)
@@ -1119,7 +1109,7 @@ static onnxq_status run_where(oq_kctx *ctx)
         return st;
     oq_tensor *out = oq_output(ctx, 0, dt, rank, dims);
     if (!out)
-        return output_failed(ctx);
+        return oq_failed(ctx);
     if (oq_numel(out) == 0)
         return ONNXQ_OK;
     ew_walk w;

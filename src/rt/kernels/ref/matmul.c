@@ -21,18 +21,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#ifdef _OPENMP
-#include <omp.h>
-#endif
 
 #include "onnxq/tensor.h"
 #include "ref_kernels.h"
 
 enum {
-    T_FLOAT = ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT,
-    T_DOUBLE = ONNX__TENSOR_PROTO__DATA_TYPE__DOUBLE,
-    T_FLOAT16 = ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT16,
-    T_BFLOAT16 = ONNX__TENSOR_PROTO__DATA_TYPE__BFLOAT16,
     T_INT32 = ONNX__TENSOR_PROTO__DATA_TYPE__INT32,
     T_INT64 = ONNX__TENSOR_PROTO__DATA_TYPE__INT64,
     T_UINT32 = ONNX__TENSOR_PROTO__DATA_TYPE__UINT32,
@@ -41,66 +34,9 @@ enum {
 
 /* ---- small helpers ---------------------------------------------------------- */
 
-static int threads(const oq_kctx *ctx)
-{
-#ifdef _OPENMP
-    return ctx->n_threads > 0 ? ctx->n_threads : omp_get_max_threads();
-#else
-    (void)ctx;
-    return 1;
-#endif
-}
-
-/* The status of a helper that already failed the node (oq_output, load):
- * the error it set, or out of memory if the caller passed no error. */
-static onnxq_status failed(const oq_kctx *ctx)
-{
-    return ctx->err ? ctx->err->status : ONNXQ_ERR_OUT_OF_MEMORY;
-}
-
-static int is_float_type(int32_t t)
-{
-    return t == T_FLOAT || t == T_DOUBLE || t == T_FLOAT16 || t == T_BFLOAT16;
-}
-
 static int is_int_type(int32_t t)
 {
     return t == T_INT32 || t == T_INT64 || t == T_UINT32 || t == T_UINT64;
-}
-
-static const char *shape_str(const int64_t *dims, int rank, char *buf,
-                             size_t size)
-{
-    size_t len = (size_t)snprintf(buf, size, "[");
-    for (int d = 0; d < rank && len < size; d++)
-        len += (size_t)snprintf(buf + len, size - len, "%s%lld", d ? ", " : "",
-                                (long long)dims[d]);
-    if (len < size)
-        snprintf(buf + len, size - len, "]");
-    return buf;
-}
-
-/* Widens t to a malloc'd double array; NULL (node failed) on out of memory. */
-static double *load_f64(oq_kctx *ctx, const oq_tensor *t)
-{
-    size_t n = oq_numel(t);
-    double *v = malloc((n ? n : 1) * sizeof *v);
-    if (!v) {
-        oq_kfail(ctx, ONNXQ_ERR_OUT_OF_MEMORY, "out of memory (%zu elements)",
-                 n);
-        return NULL;
-    }
-    if (t->dtype == T_FLOAT) {
-        const float *f = t->data;
-        for (size_t i = 0; i < n; i++)
-            v[i] = f[i];
-    } else if (t->dtype == T_DOUBLE) {
-        memcpy(v, t->data, n * sizeof *v);
-    } else {
-        for (size_t i = 0; i < n; i++)
-            v[i] = oq_get_f64(t, i);
-    }
-    return v;
 }
 
 /* An integer tensor as a malloc'd uint64 array (two's complement: values
@@ -117,21 +53,6 @@ static uint64_t *load_u64(oq_kctx *ctx, const oq_tensor *t)
     for (size_t i = 0; i < n; i++)
         v[i] = (uint64_t)oq_get_i64(t, i);
     return v;
-}
-
-static void store_f64(oq_tensor *t, const double *v)
-{
-    size_t n = oq_numel(t);
-    if (t->dtype == T_FLOAT) {
-        float *f = t->data;
-        for (size_t i = 0; i < n; i++)
-            f[i] = (float)v[i];
-    } else if (t->dtype == T_DOUBLE) {
-        memcpy(t->data, v, n * sizeof *v);
-    } else {
-        for (size_t i = 0; i < n; i++)
-            oq_set_f64(t, i, v[i]);
-    }
 }
 
 /* Keeps the low bits of each value: the result modulo 2^width. */
@@ -230,8 +151,8 @@ static onnxq_status mm_shape(oq_kctx *ctx, const oq_tensor *a,
     if (a->rank < 1 || b->rank < 1)
         return oq_kfail(ctx, ONNXQ_ERR_SHAPE_MISMATCH,
                         "A %s and B %s must have rank >= 1",
-                        shape_str(a->dims, a->rank, sa, sizeof sa),
-                        shape_str(b->dims, b->rank, sb, sizeof sb));
+                        oq_shape_str(a, sa, sizeof sa),
+                        oq_shape_str(b, sb, sizeof sb));
     /* A as [..., M, K], B as [..., K, N] with row/column strides */
     int64_t am, ak, bk, bn;
     if (a->rank == 1) {
@@ -261,9 +182,9 @@ static onnxq_status mm_shape(oq_kctx *ctx, const oq_tensor *a,
     if (ak != bk)
         return oq_kfail(ctx, ONNXQ_ERR_SHAPE_MISMATCH,
                         "A %s%s and B %s%s: inner dims %lld and %lld differ",
-                        shape_str(a->dims, a->rank, sa, sizeof sa),
+                        oq_shape_str(a, sa, sizeof sa),
                         trans_a ? " (transposed)" : "",
-                        shape_str(b->dims, b->rank, sb, sizeof sb),
+                        oq_shape_str(b, sb, sizeof sb),
                         trans_b ? " (transposed)" : "", (long long)ak,
                         (long long)bk);
     p->m = am;
@@ -280,8 +201,8 @@ static onnxq_status mm_shape(oq_kctx *ctx, const oq_tensor *a,
         if (x != y && x != 1 && y != 1)
             return oq_kfail(ctx, ONNXQ_ERR_SHAPE_MISMATCH,
                             "A %s and B %s: batch dims do not broadcast",
-                            shape_str(a->dims, a->rank, sa, sizeof sa),
-                            shape_str(b->dims, b->rank, sb, sizeof sb));
+                            oq_shape_str(a, sa, sizeof sa),
+                            oq_shape_str(b, sb, sizeof sb));
         p->batch[d] = x == 1 ? y : x;
         p->a_bstride[d] = x == 1 ? 0 : as;
         p->b_bstride[d] = y == 1 ? 0 : bs;
@@ -308,7 +229,7 @@ static onnxq_status matmul_impl(oq_kctx *ctx, int trans_a, int trans_b,
         return oq_kfail(ctx, ONNXQ_ERR_INVALID_ARGUMENT,
                         "inputs A and B are required");
     int is_int = is_int_type(a->dtype);
-    if (a->dtype != b->dtype || !(is_float_type(a->dtype) || is_int))
+    if (a->dtype != b->dtype || !(oq_is_float(a->dtype) || is_int))
         return oq_kfail(ctx, ONNXQ_ERR_UNSUPPORTED,
                         "A is %s and B is %s: both must be the same of "
                         "float16, bfloat16, float32, float64, int32, int64, "
@@ -322,9 +243,9 @@ static onnxq_status matmul_impl(oq_kctx *ctx, int trans_a, int trans_b,
         return st;
     oq_tensor *y = oq_output(ctx, 0, a->dtype, rank, dims);
     if (!y)
-        return failed(ctx);
+        return oq_failed(ctx);
     size_t ny = oq_numel(y);
-    int nt = threads(ctx);
+    int nt = oq_threads(ctx);
     if (is_int) {
         uint64_t *av = load_u64(ctx, a), *bv = av ? load_u64(ctx, b) : NULL;
         uint64_t *yv = bv ? calloc(ny ? ny : 1, sizeof *yv) : NULL;
@@ -337,9 +258,9 @@ static onnxq_status matmul_impl(oq_kctx *ctx, int trans_a, int trans_b,
         free(av);
         free(bv);
         free(yv);
-        return yv ? ONNXQ_OK : failed(ctx);
+        return yv ? ONNXQ_OK : oq_failed(ctx);
     }
-    double *av = load_f64(ctx, a), *bv = av ? load_f64(ctx, b) : NULL;
+    double *av = oq_load_f64(ctx, a), *bv = av ? oq_load_f64(ctx, b) : NULL;
     double *yv = bv ? calloc(ny ? ny : 1, sizeof *yv) : NULL;
     if (bv && !yv)
         oq_kfail(ctx, ONNXQ_ERR_OUT_OF_MEMORY, "out of memory");
@@ -348,12 +269,12 @@ static onnxq_status matmul_impl(oq_kctx *ctx, int trans_a, int trans_b,
         if (alpha != 1)
             for (size_t i = 0; i < ny; i++)
                 yv[i] *= alpha;
-        store_f64(y, yv);
+        oq_store_f64(y, yv);
     }
     free(av);
     free(bv);
     free(yv);
-    return yv ? ONNXQ_OK : failed(ctx);
+    return yv ? ONNXQ_OK : oq_failed(ctx);
 }
 
 static onnxq_status run_matmul(oq_kctx *ctx)
@@ -373,7 +294,7 @@ static onnxq_status run_fused_matmul(oq_kctx *ctx)
                         "transBatchA = %lld, transBatchB = %lld: only 0 is "
                         "supported", (long long)tba, (long long)tbb);
     const oq_tensor *a = oq_in(ctx, 0);
-    if (a && !is_float_type(a->dtype))
+    if (a && !oq_is_float(a->dtype))
         return oq_kfail(ctx, ONNXQ_ERR_UNSUPPORTED,
                         "A is %s; FusedMatMul takes float16, bfloat16, "
                         "float32, float64", onnxq_dtype_name(a->dtype));
@@ -395,7 +316,7 @@ static onnxq_status run_gemm(oq_kctx *ctx)
         return oq_kfail(ctx, ONNXQ_ERR_INVALID_ARGUMENT,
                         "inputs A and B are required");
     if (a->dtype != b->dtype || (c && c->dtype != a->dtype) ||
-        !(is_float_type(a->dtype) || is_int_type(a->dtype)))
+        !(oq_is_float(a->dtype) || is_int_type(a->dtype)))
         return oq_kfail(ctx, ONNXQ_ERR_UNSUPPORTED,
                         "A is %s, B is %s%s%s: all must be the same of "
                         "float16, bfloat16, float32, float64, int32, int64, "
@@ -405,8 +326,8 @@ static onnxq_status run_gemm(oq_kctx *ctx)
     if (a->rank != 2 || b->rank != 2)
         return oq_kfail(ctx, ONNXQ_ERR_SHAPE_MISMATCH,
                         "A %s and B %s must be 2-D",
-                        shape_str(a->dims, a->rank, sa, sizeof sa),
-                        shape_str(b->dims, b->rank, sb, sizeof sb));
+                        oq_shape_str(a, sa, sizeof sa),
+                        oq_shape_str(b, sb, sizeof sb));
     int trans_a = oq_attr_int(ctx, "transA", 0) != 0;
     int trans_b = oq_attr_int(ctx, "transB", 0) != 0;
     double alpha = oq_attr_float(ctx, "alpha", 1.0f);
@@ -425,34 +346,34 @@ static onnxq_status run_gemm(oq_kctx *ctx)
         if (c->rank > 2 || (cm != 1 && cm != p.m) || (cn != 1 && cn != p.n))
             return oq_kfail(ctx, ONNXQ_ERR_SHAPE_MISMATCH,
                             "C %s does not broadcast to [%lld, %lld]",
-                            shape_str(c->dims, c->rank, sa, sizeof sa),
+                            oq_shape_str(c, sa, sizeof sa),
                             (long long)p.m, (long long)p.n);
         c_rs = cm == 1 ? 0 : cn;
         c_cs = cn == 1 ? 0 : 1;
     }
     oq_tensor *y = oq_output(ctx, 0, a->dtype, 2, dims);
     if (!y)
-        return failed(ctx);
+        return oq_failed(ctx);
     size_t ny = oq_numel(y);
-    double *av = load_f64(ctx, a), *bv = av ? load_f64(ctx, b) : NULL;
-    double *cv = bv && c ? load_f64(ctx, c) : NULL;
+    double *av = oq_load_f64(ctx, a), *bv = av ? oq_load_f64(ctx, b) : NULL;
+    double *cv = bv && c ? oq_load_f64(ctx, c) : NULL;
     double *yv = bv && (cv || !c) ? calloc(ny ? ny : 1, sizeof *yv) : NULL;
     if (bv && (cv || !c) && !yv)
         oq_kfail(ctx, ONNXQ_ERR_OUT_OF_MEMORY, "out of memory");
     if (yv) {
-        mm_f64(&p, av, bv, yv, threads(ctx));
+        mm_f64(&p, av, bv, yv, oq_threads(ctx));
         for (int64_t i = 0; i < p.m; i++)
             for (int64_t j = 0; j < p.n; j++) {
                 double *v = &yv[i * p.n + j];
                 *v = alpha * *v + (cv ? beta * cv[i * c_rs + j * c_cs] : 0);
             }
-        store_f64(y, yv);
+        oq_store_f64(y, yv);
     }
     free(av);
     free(bv);
     free(cv);
     free(yv);
-    return yv ? ONNXQ_OK : failed(ctx);
+    return yv ? ONNXQ_OK : oq_failed(ctx);
 }
 
 /* ---- Einsum ----------------------------------------------------------------- */
@@ -554,7 +475,7 @@ static onnxq_status run_einsum(oq_kctx *ctx)
         if (i == 0)
             dtype = t->dtype;
         if (t->dtype != dtype ||
-            !(is_float_type(dtype) || is_int_type(dtype)))
+            !(oq_is_float(dtype) || is_int_type(dtype)))
             return oq_kfail(ctx, ONNXQ_ERR_UNSUPPORTED,
                             "operand %zu is %s: all operands must be the same "
                             "of float16, bfloat16, float32, float64, int32, "
@@ -687,7 +608,7 @@ static onnxq_status run_einsum(oq_kctx *ctx)
         sum_dims[j] = size[sum_label[j]];
     oq_tensor *y = oq_output(ctx, 0, dtype, out_term.n, dims);
     if (!y)
-        return failed(ctx);
+        return oq_failed(ctx);
     int64_t n_out = (int64_t)oq_numel(y);
     int64_t n_terms = (int64_t)oq_numel_dims(sum_dims, n_sum);
     int is_int = is_int_type(dtype);
@@ -697,7 +618,7 @@ static onnxq_status run_einsum(oq_kctx *ctx)
     int ok = 1;
     for (size_t i = 0; i < n_in && ok; i++)
         ok = is_int ? (iv[i] = load_u64(ctx, oq_in(ctx, i))) != NULL
-                    : (fv[i] = load_f64(ctx, oq_in(ctx, i))) != NULL;
+                    : (fv[i] = oq_load_f64(ctx, oq_in(ctx, i))) != NULL;
     if (ok) {
         if (is_int)
             ok = (iy = calloc(n_out ? (size_t)n_out : 1, sizeof *iy)) != NULL;
@@ -707,7 +628,7 @@ static onnxq_status run_einsum(oq_kctx *ctx)
             oq_kfail(ctx, ONNXQ_ERR_OUT_OF_MEMORY, "out of memory");
     }
     if (ok) {
-#pragma omp parallel for num_threads(threads(ctx)) schedule(static)
+#pragma omp parallel for num_threads(oq_threads(ctx)) schedule(static)
         for (int64_t o = 0; o < n_out; o++) {
             /* each operand's offset for this output element */
             int64_t base[16] = {0}, rem = o;
@@ -754,7 +675,7 @@ static onnxq_status run_einsum(oq_kctx *ctx)
         if (is_int)
             store_u64(y, iy);
         else
-            store_f64(y, fy);
+            oq_store_f64(y, fy);
     }
     for (size_t i = 0; i < n_in; i++) {
         free(fv[i]);
@@ -762,7 +683,7 @@ static onnxq_status run_einsum(oq_kctx *ctx)
     }
     free(fy);
     free(iy);
-    return ok ? ONNXQ_OK : failed(ctx);
+    return ok ? ONNXQ_OK : oq_failed(ctx);
 }
 
 /* ---- table ------------------------------------------------------------------ */

@@ -25,69 +25,18 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#ifdef _OPENMP
-#include <omp.h>
-#endif
 
 #include "onnxq/tensor.h"
 #include "ref_kernels.h"
 
 enum {
-    DT_FLOAT = ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT,
     DT_DOUBLE = ONNX__TENSOR_PROTO__DATA_TYPE__DOUBLE,
-    DT_FLOAT16 = ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT16,
-    DT_BFLOAT16 = ONNX__TENSOR_PROTO__DATA_TYPE__BFLOAT16,
-    DT_INT32 = ONNX__TENSOR_PROTO__DATA_TYPE__INT32,
     DT_INT64 = ONNX__TENSOR_PROTO__DATA_TYPE__INT64,
     DT_BOOL = ONNX__TENSOR_PROTO__DATA_TYPE__BOOL,
     DT_STRING = ONNX__TENSOR_PROTO__DATA_TYPE__STRING,
 };
 
 /* ---- helpers ------------------------------------------------------------- */
-
-#ifdef _OPENMP
-/* Threads for a parallel loop: the session's setting, else OpenMP's. */
-static int n_threads(const oq_kctx *ctx)
-{
-    return ctx->n_threads > 0 ? ctx->n_threads : omp_get_max_threads();
-}
-#endif
-
-static int is_float_type(int32_t t)
-{
-    return t == DT_FLOAT || t == DT_DOUBLE || t == DT_FLOAT16 ||
-           t == DT_BFLOAT16;
-}
-
-static int is_int_index(int32_t t)
-{
-    return t == DT_INT32 || t == DT_INT64;
-}
-
-/* The status oq_output left in ctx->err after returning NULL. */
-static onnxq_status output_failed(const oq_kctx *ctx)
-{
-    return ctx->err && ctx->err->status != ONNXQ_OK ? ctx->err->status
-                                                   : ONNXQ_ERR_OUT_OF_MEMORY;
-}
-
-/* t as a malloc'd array of doubles (NULL on out of memory). */
-static double *load_f64(const oq_tensor *t)
-{
-    size_t n = oq_numel(t);
-    double *v = malloc((n ? n : 1) * sizeof *v);
-    if (!v)
-        return NULL;
-    if (t->dtype == DT_FLOAT) {
-        const float *f = t->data;
-        for (size_t i = 0; i < n; i++)
-            v[i] = f[i];
-    } else {
-        for (size_t i = 0; i < n; i++)
-            v[i] = oq_get_f64(t, i);
-    }
-    return v;
-}
 
 /* Reads a one-element tensor (rank 0 or [1]) as double; 0 if it is not. */
 static int scalar_f64(const oq_tensor *t, double *v)
@@ -138,7 +87,7 @@ static onnxq_status run_dropout(oq_kctx *ctx)
                         "onnxq runs inference only", ratio);
     oq_tensor *y = oq_output(ctx, 0, x->dtype, x->rank, x->dims);
     if (!y)
-        return output_failed(ctx);
+        return oq_failed(ctx);
     size_t n = oq_numel(x);
     if (n)
         memcpy(y->data, x->data, n * onnxq_dtype_size(x->dtype));
@@ -147,7 +96,7 @@ static onnxq_status run_dropout(oq_kctx *ctx)
         int32_t mt = ctx->opset >= 10 ? DT_BOOL : x->dtype;
         oq_tensor *m = oq_output(ctx, 1, mt, x->rank, x->dims);
         if (!m)
-            return output_failed(ctx);
+            return oq_failed(ctx);
         for (size_t i = 0; i < n; i++)
             oq_set_f64(m, i, 1.0);
     }
@@ -219,7 +168,7 @@ static onnxq_status run_nms(oq_kctx *ctx)
     if (!boxes || !scores)
         return oq_kfail(ctx, ONNXQ_ERR_INVALID_MODEL,
                         "boxes and scores are required");
-    if (!is_float_type(boxes->dtype) || !is_float_type(scores->dtype))
+    if (!oq_is_float(boxes->dtype) || !oq_is_float(scores->dtype))
         return oq_kfail(ctx, ONNXQ_ERR_UNSUPPORTED,
                         "boxes and scores must be float tensors");
     if (boxes->rank != 3 || boxes->dims[2] != 4 || scores->rank != 3 ||
@@ -235,7 +184,7 @@ static onnxq_status run_nms(oq_kctx *ctx)
     int64_t max_per_class = 0;
     const oq_tensor *mt = oq_in(ctx, 2);
     if (mt) {
-        if (oq_numel(mt) != 1 || !is_int_index(mt->dtype))
+        if (oq_numel(mt) != 1 || !oq_is_index(mt->dtype))
             return oq_kfail(ctx, ONNXQ_ERR_INVALID_ARGUMENT,
                             "max_output_boxes_per_class must be one int64");
         max_per_class = oq_get_i64(mt, 0);
@@ -309,7 +258,7 @@ static onnxq_status run_nms(oq_kctx *ctx)
     int64_t od[2] = {(int64_t)n_sel, 3};
     oq_tensor *y = oq_output(ctx, 0, DT_INT64, 2, od);
     if (!y) {
-        st = output_failed(ctx);
+        st = oq_failed(ctx);
         goto done;
     }
     if (n_sel)
@@ -422,8 +371,8 @@ static onnxq_status run_roialign(oq_kctx *ctx)
     if (!X || !rois || !bi)
         return oq_kfail(ctx, ONNXQ_ERR_INVALID_MODEL,
                         "X, rois and batch_indices are required");
-    if (!is_float_type(X->dtype) || !is_float_type(rois->dtype) ||
-        !is_int_index(bi->dtype))
+    if (!oq_is_float(X->dtype) || !oq_is_float(rois->dtype) ||
+        !oq_is_index(bi->dtype))
         return oq_kfail(ctx, ONNXQ_ERR_UNSUPPORTED,
                         "X and rois must be float, batch_indices int64 (got "
                         "%s, %s, %s)", onnxq_dtype_name(X->dtype),
@@ -474,10 +423,10 @@ static onnxq_status run_roialign(oq_kctx *ctx)
     int64_t od[4] = {R, C, oh, ow};
     oq_tensor *y = oq_output(ctx, 0, X->dtype, 4, od);
     if (!y)
-        return output_failed(ctx);
+        return oq_failed(ctx);
     if (!R || !C || (N * C * H * W) == 0)
         return ONNXQ_OK;
-    double *x = load_f64(X);
+    double *x = oq_load_f64(NULL, X);
     if (!x)
         return oq_kfail(ctx, ONNXQ_ERR_OUT_OF_MEMORY, "out of memory");
     int single = X->dtype != DT_DOUBLE;
@@ -496,7 +445,7 @@ static onnxq_status run_roialign(oq_kctx *ctx)
     }
     int failed = 0;
 #ifdef _OPENMP
-#pragma omp parallel for num_threads(n_threads(ctx)) schedule(dynamic) \
+#pragma omp parallel for num_threads(oq_threads(ctx)) schedule(dynamic) \
     if (R > 1)
 #endif
     for (int64_t r = 0; r < R; r++) {
@@ -705,7 +654,7 @@ static onnxq_status run_gridsample(oq_kctx *ctx)
         return oq_kfail(ctx, ONNXQ_ERR_INVALID_MODEL,
                         "X and grid are required");
     if (X->dtype == DT_STRING || !onnxq_dtype_size(X->dtype) ||
-        !is_float_type(grid->dtype))
+        !oq_is_float(grid->dtype))
         return oq_kfail(ctx, ONNXQ_ERR_UNSUPPORTED,
                         "X must be numeric and grid float (got %s, %s)",
                         onnxq_dtype_name(X->dtype),
@@ -766,7 +715,7 @@ static onnxq_status run_gridsample(oq_kctx *ctx)
         od[2 + d] = grid->dims[1 + d];
     oq_tensor *y = oq_output(ctx, 0, X->dtype, X->rank, od);
     if (!y)
-        return output_failed(ctx);
+        return oq_failed(ctx);
     size_t in_plane = oq_numel_dims(X->dims + 2, g.r);
     size_t out_plane = oq_numel_dims(od + 2, g.r);
     int64_t N = X->dims[0], C = X->dims[1];
@@ -777,11 +726,11 @@ static onnxq_status run_gridsample(oq_kctx *ctx)
         return oq_kfail(ctx, ONNXQ_ERR_SHAPE_MISMATCH,
                         "X has an empty spatial dimension");
     }
-    double *x = load_f64(X);
+    double *x = oq_load_f64(NULL, X);
     if (!x)
         return oq_kfail(ctx, ONNXQ_ERR_OUT_OF_MEMORY, "out of memory");
 #ifdef _OPENMP
-#pragma omp parallel for num_threads(n_threads(ctx)) schedule(static) \
+#pragma omp parallel for num_threads(oq_threads(ctx)) schedule(static) \
     if (N * C > 1)
 #endif
     for (int64_t nc = 0; nc < N * C; nc++) {
@@ -848,7 +797,7 @@ static onnxq_status run_maxunpool(oq_kctx *ctx)
         od[2 + d] = (X->dims[2 + d] - 1) * s + kernel[d] - pb - pe;
     }
     if (shape) {
-        if (!is_int_index(shape->dtype) || shape->rank != 1 ||
+        if (!oq_is_index(shape->dtype) || shape->rank != 1 ||
             shape->dims[0] != X->rank)
             return oq_kfail(ctx, ONNXQ_ERR_INVALID_ARGUMENT,
                             "output_shape must be int64 [%d]", X->rank);
@@ -860,7 +809,7 @@ static onnxq_status run_maxunpool(oq_kctx *ctx)
     }
     oq_tensor *y = oq_output(ctx, 0, X->dtype, X->rank, od);
     if (!y)
-        return output_failed(ctx);
+        return oq_failed(ctx);
     size_t n = oq_numel(X), total = oq_numel(y);
     size_t es = onnxq_dtype_size(X->dtype);
     const int64_t *idx = I->data;
@@ -890,7 +839,7 @@ static onnxq_status run_col2im(oq_kctx *ctx)
     if (X->dtype == DT_STRING || !onnxq_dtype_size(X->dtype))
         return oq_kfail(ctx, ONNXQ_ERR_UNSUPPORTED, "input type %s",
                         onnxq_dtype_name(X->dtype));
-    if (!is_int_index(img->dtype) || !is_int_index(blk->dtype) ||
+    if (!oq_is_index(img->dtype) || !oq_is_index(blk->dtype) ||
         img->rank != 1 || blk->rank != 1 || img->dims[0] != blk->dims[0] ||
         img->dims[0] < 1 || img->dims[0] > OQ_MAX_RANK - 2)
         return oq_kfail(ctx, ONNXQ_ERR_INVALID_ARGUMENT,
@@ -943,7 +892,7 @@ static onnxq_status run_col2im(oq_kctx *ctx)
     memcpy(od + 2, image, (size_t)r * sizeof *image);
     oq_tensor *y = oq_output(ctx, 0, X->dtype, r + 2, od);
     if (!y)
-        return output_failed(ctx);
+        return oq_failed(ctx);
     size_t plane = oq_numel_dims(image, r);
     double *acc = calloc(plane ? plane : 1, sizeof *acc);
     if (!acc)
@@ -1000,7 +949,7 @@ static onnxq_status run_centercroppad(oq_kctx *ctx)
     if (X->dtype == DT_STRING || !es)
         return oq_kfail(ctx, ONNXQ_ERR_UNSUPPORTED, "input type %s",
                         onnxq_dtype_name(X->dtype));
-    if (!is_int_index(shape->dtype) || shape->rank != 1)
+    if (!oq_is_index(shape->dtype) || shape->rank != 1)
         return oq_kfail(ctx, ONNXQ_ERR_INVALID_ARGUMENT,
                         "shape must be a 1-D int64 tensor");
     int rank = X->rank;
@@ -1051,7 +1000,7 @@ static onnxq_status run_centercroppad(oq_kctx *ctx)
     }
     oq_tensor *y = oq_output(ctx, 0, X->dtype, rank, od);
     if (!y)
-        return output_failed(ctx);
+        return oq_failed(ctx);
     size_t total = oq_numel(y);
     int64_t idx[OQ_MAX_RANK] = {0};
     for (size_t o = 0; o < total; o++) {

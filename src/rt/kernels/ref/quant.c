@@ -45,7 +45,6 @@
  */
 #include <float.h>
 #include <math.h>
-#include <omp.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -122,11 +121,6 @@ static inline float f_get(const oq_tensor *t, size_t i)
     if (t->dtype == T_FLOAT16)
         return oq_half_to_float(((const uint16_t *)t->data)[i]);
     return oq_bfloat16_to_float(((const uint16_t *)t->data)[i]);
-}
-
-static int threads(const oq_kctx *ctx)
-{
-    return ctx->n_threads > 0 ? ctx->n_threads : omp_get_max_threads();
 }
 
 /* ======================================================================== */
@@ -655,7 +649,7 @@ static onnxq_status mm_accumulate(oq_kctx *ctx, const int32_t *a32,
 {
     size_t total = s->batch * s->M * s->N;
     *acc = malloc((total ? total : 1) * sizeof **acc);
-    int nt = threads(ctx);
+    int nt = oq_threads(ctx);
     size_t rows = s->batch * s->M, N1 = s->N ? s->N : 1;
     int64_t *scratch = malloc((size_t)nt * N1 * sizeof *scratch);
     if (!*acc || !scratch) {
@@ -670,7 +664,7 @@ static onnxq_status mm_accumulate(oq_kctx *ctx, const int32_t *a32,
         size_t i = r / s->M, m = r % s->M;
         imatmul_row(a32 + s->a_mat[i] * s->M * s->K, b32 + s->b_mat[i] * s->K * s->N,
                     c + i * s->M * s->N, m, s->K, s->N,
-                    scratch + (size_t)omp_get_thread_num() * N1);
+                    scratch + (size_t)oq_thread_id() * N1);
     }
     free(scratch);
     return ONNXQ_OK;
@@ -1165,7 +1159,7 @@ static onnxq_status conv_accumulate(oq_kctx *ctx, const conv_geom *g,
     }
     size_t Cg = (size_t)(g->C / g->G), Mg = (size_t)(g->M / g->G);
     size_t NM = (size_t)g->N * (size_t)g->M;
-#pragma omp parallel for num_threads(threads(ctx)) schedule(static)
+#pragma omp parallel for num_threads(oq_threads(ctx)) schedule(static)
     for (size_t nm = 0; nm < NM; nm++) {
         size_t n = nm / (size_t)g->M, m = nm % (size_t)g->M, grp = m / Mg;
         const int32_t *wm = w32 + m * Cg * g->k_size;

@@ -50,10 +50,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#ifdef _OPENMP
-#include <omp.h>
-#endif
-
 #include "kernel.h"
 #include "onnxq/tensor.h"
 #include "ref_kernels.h"
@@ -73,33 +69,6 @@ enum {
     DT_U64 = ONNX__TENSOR_PROTO__DATA_TYPE__UINT64,
     DT_BOOL = ONNX__TENSOR_PROTO__DATA_TYPE__BOOL,
 };
-
-/* ---- threads -------------------------------------------------------------- */
-
-/* Loops of independent rows run in parallel when OpenMP is on and there is
- * enough work to pay for waking the team. */
-enum { PAR_MIN_WORK = 1 << 15 };
-
-#ifdef _OPENMP
-#define OQ_PRAGMA(x) _Pragma(#x)
-#define PAR_FOR(nt, work)                                                     \
-    OQ_PRAGMA(omp parallel for schedule(static) num_threads(nt)               \
-              if ((work) >= PAR_MIN_WORK))
-static int team_size(const oq_kctx *ctx)
-{
-    return ctx->n_threads > 0 ? ctx->n_threads : omp_get_max_threads();
-}
-static int thread_id(void) { return omp_get_thread_num(); }
-#else
-/* without OpenMP the loop is serial; the arguments are still "used" */
-#define PAR_FOR(nt, work) (void)(nt), (void)(work);
-static int team_size(const oq_kctx *ctx)
-{
-    (void)ctx;
-    return 1;
-}
-static int thread_id(void) { return 0; }
-#endif
 
 /* ---- element types as data -------------------------------------------------- */
 
@@ -218,13 +187,6 @@ static uint64_t int_highest(const elem_ops *e)
 
 /* ---- small helpers ------------------------------------------------------------ */
 
-/* oq_output failed: it has set ctx->err already (which may be NULL, then the
- * status cannot be read back, and running out of memory is the likely one). */
-static onnxq_status out_failed(const oq_kctx *ctx)
-{
-    return ctx->err ? ctx->err->status : ONNXQ_ERR_OUT_OF_MEMORY;
-}
-
 static onnxq_status missing(oq_kctx *ctx, size_t i, const char *name)
 {
     return oq_kfail(ctx, ONNXQ_ERR_INVALID_ARGUMENT,
@@ -242,19 +204,6 @@ static onnxq_status too_many_outputs(oq_kctx *ctx, size_t max)
     return oq_kfail(ctx, ONNXQ_ERR_INVALID_MODEL,
                     "the node declares %zu outputs, this op has at most %zu",
                     ctx->n_out, max);
-}
-
-/* "[2, 3, 4]" into buf. */
-static const char *shape_str(const int64_t *dims, int rank, char *buf,
-                             size_t size)
-{
-    size_t n = (size_t)snprintf(buf, size, "[");
-    for (int d = 0; d < rank && n < size; d++)
-        n += (size_t)snprintf(buf + n, size - n, "%s%lld", d ? ", " : "",
-                              (long long)dims[d]);
-    if (n < size)
-        snprintf(buf + n, size - n, "]");
-    return buf;
 }
 
 /* Input i must be float32, float64, float16 or bfloat16. */
@@ -648,14 +597,14 @@ static onnxq_status reduce(oq_kctx *ctx, red_kind k, int64_t axes_input_since)
             od[orank++] = 1;
     oq_tensor *y = oq_output(ctx, 0, x->dtype, orank, od);
     if (!y)
-        return out_failed(ctx);
+        return oq_failed(ctx);
     geom g;
     geom_init(&g, x, mask);
     int exact = !e->is_float && k != RED_L2 && k != RED_LOG_SUM &&
                 k != RED_LOG_SUM_EXP;
-    int nt = team_size(ctx);
+    int nt = oq_threads(ctx);
     size_t n_out = g.n_kept, work = g.n_kept * (g.n_red ? g.n_red : 1);
-    PAR_FOR(nt, work)
+    OQ_PAR_FOR(nt, work)
     for (size_t o = 0; o < n_out; o++) {
         size_t base = geom_base(&g, o);
         if (exact)
@@ -724,11 +673,11 @@ static onnxq_status arg_reduce(oq_kctx *ctx, int want_max)
             od[orank++] = 1;
     oq_tensor *y = oq_output(ctx, 0, DT_I64, orank, od);
     if (!y)
-        return out_failed(ctx);
+        return oq_failed(ctx);
     int64_t *out = y->data;
-    int nt = team_size(ctx);
+    int nt = oq_threads(ctx);
     size_t rows = outer * inner, work = rows * n;
-    PAR_FOR(nt, work)
+    OQ_PAR_FOR(nt, work)
     for (size_t r = 0; r < rows; r++) {
         size_t base = r / inner * n * inner + r % inner;
         size_t bi = 0;
@@ -798,18 +747,18 @@ static onnxq_status softmax_like(oq_kctx *ctx, sm_kind kind)
     }
     oq_tensor *y = oq_output(ctx, 0, x->dtype, x->rank, x->dims);
     if (!y)
-        return out_failed(ctx);
+        return oq_failed(ctx);
     size_t rows = outer * inner;
     if (!rows || !n)
         return ONNXQ_OK;
-    int nt = team_size(ctx);
+    int nt = oq_threads(ctx);
     double *scratch = scratch_alloc(ctx, nt, n);
     if (!scratch)
         return ONNXQ_ERR_OUT_OF_MEMORY;
     size_t work = rows * n;
-    PAR_FOR(nt, work)
+    OQ_PAR_FOR(nt, work)
     for (size_t r = 0; r < rows; r++) {
-        double *v = scratch + (size_t)thread_id() * n;
+        double *v = scratch + (size_t)oq_thread_id() * n;
         size_t base = r / inner * n * inner + r % inner;
         double m = -INFINITY;
         size_t mi = 0;
@@ -865,7 +814,7 @@ static onnxq_status run_batch_norm(oq_kctx *ctx)
     if (x->rank < 2)
         return oq_kfail(ctx, ONNXQ_ERR_SHAPE_MISMATCH,
                         "X must be N x C x ... (rank 2 or more), got shape %s",
-                        shape_str(x->dims, x->rank, sb, sizeof sb));
+                        oq_shape_str(x, sb, sizeof sb));
     size_t N = (size_t)x->dims[0], C = (size_t)x->dims[1],
            S = prod_dims(x->dims, 2, x->rank);
     /* spatial = 0 (opsets 7-8): statistics per element of C x D1 x ... */
@@ -876,9 +825,9 @@ static onnxq_status run_batch_norm(oq_kctx *ctx)
             return oq_kfail(ctx, ONNXQ_ERR_SHAPE_MISMATCH,
                             "%s has shape %s (%zu elements); X of shape %s "
                             "needs %zu%s", names[i],
-                            shape_str(t[i]->dims, t[i]->rank, sb, sizeof sb),
+                            oq_shape_str(t[i], sb, sizeof sb),
                             oq_numel(t[i]),
-                            shape_str(x->dims, x->rank, xb, sizeof xb), P,
+                            oq_shape_str(x, xb, sizeof xb), P,
                             spatial ? " (one per channel)"
                                     : " (C x D1 x ..., spatial = 0)");
     int training;
@@ -911,7 +860,7 @@ static onnxq_status run_batch_norm(oq_kctx *ctx)
 
     oq_tensor *y = oq_output(ctx, 0, x->dtype, x->rank, x->dims);
     if (!y)
-        return out_failed(ctx);
+        return oq_failed(ctx);
     /* y = x * a[p] + b[p] with a = scale / sqrt(var + eps) and
      * b = B - mean * a, all in double */
     double *a = malloc(2 * (P ? P : 1) * sizeof *a);
@@ -925,10 +874,10 @@ static onnxq_status run_batch_norm(oq_kctx *ctx)
         oq_tensor *rm = NULL, *rv = NULL;
         if (ctx->n_out > 1 &&
             !(rm = oq_output(ctx, 1, t[3]->dtype, t[3]->rank, t[3]->dims)))
-            st = out_failed(ctx);
+            st = oq_failed(ctx);
         if (st == ONNXQ_OK && ctx->n_out > 2 &&
             !(rv = oq_output(ctx, 2, t[4]->dtype, t[4]->rank, t[4]->dims)))
-            st = out_failed(ctx);
+            st = oq_failed(ctx);
         size_t cnt = N * S;
         for (size_t c = 0; c < C && st == ONNXQ_OK; c++) {
             double s = 0, q = 0;
@@ -960,12 +909,12 @@ static onnxq_status run_batch_norm(oq_kctx *ctx)
         /* omitted statistics outputs (declared, empty names) */
         for (size_t i = 1; i < ctx->n_out && st == ONNXQ_OK; i++)
             if (!oq_output(ctx, i, t[3]->dtype, 1, (int64_t[]){0}))
-                st = out_failed(ctx);
+                st = oq_failed(ctx);
     }
     if (st == ONNXQ_OK) {
-        int nt = team_size(ctx);
+        int nt = oq_threads(ctx);
         size_t rows = N * C, work = rows * S;
-            PAR_FOR(nt, work)
+            OQ_PAR_FOR(nt, work)
         for (size_t r = 0; r < rows; r++) {
             size_t c = r % C;
             for (size_t j = 0; j < S; j++) {
@@ -997,7 +946,7 @@ static onnxq_status group_norm(oq_kctx *ctx, int64_t G, int per_channel,
     if (x->rank < 2)
         return oq_kfail(ctx, ONNXQ_ERR_SHAPE_MISMATCH,
                         "X must be N x C x ... (rank 2 or more), got shape %s",
-                        shape_str(x->dims, x->rank, sb, sizeof sb));
+                        oq_shape_str(x, sb, sizeof sb));
     int64_t C = x->dims[1];
     if (G <= 0 || C % G != 0)
         return oq_kfail(ctx, ONNXQ_ERR_INVALID_ARGUMENT,
@@ -1009,26 +958,26 @@ static onnxq_status group_norm(oq_kctx *ctx, int64_t G, int per_channel,
                         "scale has %zu and B %zu elements; X of shape %s "
                         "needs %zu (%s)",
                         oq_numel(sc), oq_numel(bi),
-                        shape_str(x->dims, x->rank, sb, sizeof sb), want,
+                        oq_shape_str(x, sb, sizeof sb), want,
                         param_rule);
     if (ctx->n_out > 1)
         return too_many_outputs(ctx, 1);
     double eps = oq_attr_float(ctx, "epsilon", 1e-5f);
     oq_tensor *y = oq_output(ctx, 0, x->dtype, x->rank, x->dims);
     if (!y)
-        return out_failed(ctx);
+        return oq_failed(ctx);
     size_t S = prod_dims(x->dims, 2, x->rank), cpg = (size_t)(C / G),
            rows = (size_t)x->dims[0] * (size_t)G, cols = cpg * S;
     if (!rows || !cols)
         return ONNXQ_OK;
-    int nt = team_size(ctx);
+    int nt = oq_threads(ctx);
     double *scratch = scratch_alloc(ctx, nt, cols);
     if (!scratch)
         return ONNXQ_ERR_OUT_OF_MEMORY;
     size_t work = rows * cols;
-    PAR_FOR(nt, work)
+    OQ_PAR_FOR(nt, work)
     for (size_t r = 0; r < rows; r++) {
-        double *v = scratch + (size_t)thread_id() * cols;
+        double *v = scratch + (size_t)oq_thread_id() * cols;
         size_t g = r % (size_t)G, base = r * cols;
         for (size_t j = 0; j < cols; j++)
             v[j] = ex->get(x->data, base + j);
@@ -1096,10 +1045,10 @@ static onnxq_status run_lp_norm(oq_kctx *ctx)
     }
     oq_tensor *y = oq_output(ctx, 0, x->dtype, x->rank, x->dims);
     if (!y)
-        return out_failed(ctx);
-    int nt = team_size(ctx);
+        return oq_failed(ctx);
+    int nt = oq_threads(ctx);
     size_t rows = outer * inner, work = rows * n;
-    PAR_FOR(nt, work)
+    OQ_PAR_FOR(nt, work)
     for (size_t r = 0; r < rows; r++) {
         size_t base = r / inner * n * inner + r % inner;
         double s = 0;
@@ -1141,14 +1090,14 @@ static onnxq_status run_mvn(oq_kctx *ctx)
     }
     oq_tensor *y = oq_output(ctx, 0, x->dtype, x->rank, x->dims);
     if (!y)
-        return out_failed(ctx);
+        return oq_failed(ctx);
     geom g;
     geom_init(&g, x, mask);
     if (!g.n_red)
         return ONNXQ_OK;
-    int nt = team_size(ctx);
+    int nt = oq_threads(ctx);
     size_t n_kept = g.n_kept, work = g.n_kept * g.n_red;
-    PAR_FOR(nt, work)
+    OQ_PAR_FOR(nt, work)
     for (size_t o = 0; o < n_kept; o++) {
         size_t base = geom_base(&g, o), n = (size_t)g.rdim[g.nr - 1],
                s = g.rstr[g.nr - 1], off;
@@ -1188,7 +1137,7 @@ static onnxq_status run_lrn(oq_kctx *ctx)
     if (x->rank < 2)
         return oq_kfail(ctx, ONNXQ_ERR_SHAPE_MISMATCH,
                         "X must be N x C x ... (rank 2 or more), got shape %s",
-                        shape_str(x->dims, x->rank, sb, sizeof sb));
+                        oq_shape_str(x, sb, sizeof sb));
     if (!oq_attr(ctx, "size"))
         return oq_kfail(ctx, ONNXQ_ERR_INVALID_MODEL,
                         "the required attribute size is missing");
@@ -1201,14 +1150,14 @@ static onnxq_status run_lrn(oq_kctx *ctx)
     double bias = oq_attr_float(ctx, "bias", 1.0f);
     oq_tensor *y = oq_output(ctx, 0, x->dtype, x->rank, x->dims);
     if (!y)
-        return out_failed(ctx);
+        return oq_failed(ctx);
     /* the window over channels is [c - floor((size-1)/2),
      * c + ceil((size-1)/2)], cut at the edges */
     int64_t C = x->dims[1], lo = (size - 1) / 2, hi = size / 2;
     size_t S = prod_dims(x->dims, 2, x->rank), rows = (size_t)x->dims[0] * (size_t)C;
-    int nt = team_size(ctx);
+    int nt = oq_threads(ctx);
     size_t work = rows * S * (size_t)size;
-    PAR_FOR(nt, work)
+    OQ_PAR_FOR(nt, work)
     for (size_t r = 0; r < rows; r++) {
         int64_t c = (int64_t)(r % (size_t)C);
         size_t nbase = (r - (size_t)c) * S;
@@ -1248,14 +1197,14 @@ static onnxq_status ln_run(oq_kctx *ctx, const ln_job *J)
 {
     if (!J->rows)
         return ONNXQ_OK;
-    int nt = team_size(ctx);
+    int nt = oq_threads(ctx);
     double *scratch = scratch_alloc(ctx, nt, J->cols);
     if (!scratch)
         return ONNXQ_ERR_OUT_OF_MEMORY;
     size_t rows = J->rows, cols = J->cols, work = rows * cols;
-    PAR_FOR(nt, work)
+    OQ_PAR_FOR(nt, work)
     for (size_t r = 0; r < rows; r++) {
-        double *v = scratch + (size_t)thread_id() * cols;
+        double *v = scratch + (size_t)oq_thread_id() * cols;
         size_t base = r * cols;
         for (size_t j = 0; j < cols; j++) {
             double a = J->ex->get(J->x->data, base + j);
@@ -1313,8 +1262,8 @@ static onnxq_status ln_param(oq_kctx *ctx, const oq_tensor *p, const char *name,
         *map = NULL;
         return oq_kfail(ctx, ONNXQ_ERR_SHAPE_MISMATCH,
                         "%s of shape %s does not broadcast to the normalized "
-                        "shape %s", name, shape_str(p->dims, p->rank, a, sizeof a),
-                        shape_str(dims, rank, b, sizeof b));
+                        "shape %s", name, oq_shape_str(p, a, sizeof a),
+                        oq_dims_str(dims, rank, b, sizeof b));
     }
     return ONNXQ_OK;
 }
@@ -1372,11 +1321,11 @@ static onnxq_status layer_norm(oq_kctx *ctx, int simplified)
     for (int d = 0; d < x->rank; d++)
         sd[d] = d < axis ? x->dims[d] : 1;
     if (!(J.y = oq_output(ctx, 0, x->dtype, x->rank, x->dims)))
-        st = out_failed(ctx);
+        st = oq_failed(ctx);
     for (size_t i = 1; i < ctx->n_out && st == ONNXQ_OK; i++) {
         oq_tensor *t = oq_output(ctx, i, J.estat->dtype, x->rank, sd);
         if (!t)
-            st = out_failed(ctx);
+            st = oq_failed(ctx);
         else if (i == 1 && !simplified)
             J.mean = t;
         else
@@ -1432,8 +1381,8 @@ static onnxq_status skip_layer_norm(oq_kctx *ctx, int simplified)
         return oq_kfail(ctx, ONNXQ_ERR_SHAPE_MISMATCH,
                         "skip of shape %s does not match input of shape %s "
                         "(it must equal it or its trailing dimensions)",
-                        shape_str(sk->dims, sk->rank, a, sizeof a),
-                        shape_str(x->dims, x->rank, b, sizeof b));
+                        oq_shape_str(sk, a, sizeof a),
+                        oq_shape_str(x, b, sizeof b));
     const oq_tensor *params[3] = {J.scale, J.beta, J.bias};
     static const char *const pnames[3] = {"gamma", "beta", "bias"};
     for (int i = 0; i < 3; i++)
@@ -1441,9 +1390,9 @@ static onnxq_status skip_layer_norm(oq_kctx *ctx, int simplified)
             return oq_kfail(ctx, ONNXQ_ERR_SHAPE_MISMATCH,
                             "%s has shape %s; the hidden size (last dimension "
                             "of input %s) is %zu", pnames[i],
-                            shape_str(params[i]->dims, params[i]->rank, a,
+                            oq_shape_str(params[i], a,
                                       sizeof a),
-                            shape_str(x->dims, x->rank, b, sizeof b), H);
+                            oq_shape_str(x, b, sizeof b), H);
     if (ctx->n_out > 4)
         return too_many_outputs(ctx, 4);
     J.skip_n = oq_numel(sk) ? oq_numel(sk) : 1;
@@ -1455,14 +1404,14 @@ static onnxq_status skip_layer_norm(oq_kctx *ctx, int simplified)
     for (int d = 0; d < x->rank; d++)
         sd[d] = d < x->rank - 1 ? x->dims[d] : 1;
     if (!(J.y = oq_output(ctx, 0, x->dtype, x->rank, x->dims)))
-        return out_failed(ctx);
+        return oq_failed(ctx);
     if (ctx->n_out > 1 && !(J.mean = oq_output(ctx, 1, DT_F32, x->rank, sd)))
-        return out_failed(ctx);
+        return oq_failed(ctx);
     if (ctx->n_out > 2 && !(J.inv = oq_output(ctx, 2, DT_F32, x->rank, sd)))
-        return out_failed(ctx);
+        return oq_failed(ctx);
     if (ctx->n_out > 3 &&
         !(J.sum = oq_output(ctx, 3, x->dtype, x->rank, x->dims)))
-        return out_failed(ctx);
+        return oq_failed(ctx);
     return ln_run(ctx, &J);
 }
 

@@ -38,43 +38,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#ifdef _OPENMP
-#include <omp.h>
-#endif
 
 #include "onnxq/tensor.h"
 #include "ref_kernels.h"
 
 enum { T_INT64 = ONNX__TENSOR_PROTO__DATA_TYPE__INT64 };
-
-static int threads(const oq_kctx *ctx)
-{
-#ifdef _OPENMP
-    return ctx->n_threads > 0 ? ctx->n_threads : omp_get_max_threads();
-#else
-    (void)ctx;
-    return 1;
-#endif
-}
-
-/* The status of a helper that already failed the node (oq_output): the
- * error it set, or out of memory if the caller passed no error. */
-static onnxq_status failed(const oq_kctx *ctx)
-{
-    return ctx->err ? ctx->err->status : ONNXQ_ERR_OUT_OF_MEMORY;
-}
-
-static const char *shape_str(const int64_t *dims, int rank, char *buf,
-                             size_t size)
-{
-    size_t len = (size_t)snprintf(buf, size, "[");
-    for (int d = 0; d < rank && len < size; d++)
-        len += (size_t)snprintf(buf + len, size - len, "%s%lld", d ? ", " : "",
-                                (long long)dims[d]);
-    if (len < size)
-        snprintf(buf + len, size - len, "]");
-    return buf;
-}
 
 /* ---- parameters ------------------------------------------------------------- */
 
@@ -461,11 +429,11 @@ static onnxq_status resample(oq_kctx *ctx, const oq_tensor *x,
         if (r->in[d] == 0 && r->out[d] > 0)
             return oq_kfail(ctx, ONNXQ_ERR_SHAPE_MISMATCH,
                             "X %s: an empty axis %d cannot be resized to %lld",
-                            shape_str(r->in, r->rank, a, sizeof a), d,
+                            oq_dims_str(r->in, r->rank, a, sizeof a), d,
                             (long long)r->out[d]);
     oq_tensor *y = oq_output(ctx, 0, x->dtype, r->rank, r->out);
     if (!y)
-        return failed(ctx);
+        return oq_failed(ctx);
     axis_taps taps[OQ_MAX_RANK];
     memset(taps, 0, sizeof taps);
     onnxq_status st = ONNXQ_OK;
@@ -497,7 +465,7 @@ static onnxq_status resample(oq_kctx *ctx, const oq_tensor *x,
     }
     if (st == ONNXQ_OK) {
         int rank = r->rank;
-#pragma omp parallel for num_threads(threads(ctx)) schedule(static)
+#pragma omp parallel for num_threads(oq_threads(ctx)) schedule(static)
         for (int64_t o = 0; o < n_out; o++) {
             /* this element's coordinate along each axis */
             int64_t c[OQ_MAX_RANK], rem = o;

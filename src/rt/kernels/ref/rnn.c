@@ -32,20 +32,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#ifdef _OPENMP
-#include <omp.h>
-#endif
 
 #include "onnxq/tensor.h"
 #include "ref_kernels.h"
-
-#ifdef _OPENMP
-/* Threads for a parallel loop: the session's setting, else OpenMP's. */
-static int n_threads(const oq_kctx *ctx)
-{
-    return ctx->n_threads > 0 ? ctx->n_threads : omp_get_max_threads();
-}
-#endif
 
 /* ---- activation functions ------------------------------------------------ */
 
@@ -177,14 +166,6 @@ static onnxq_status parse_activations(oq_kctx *ctx, rnn_cfg *cfg)
     return ONNXQ_OK;
 }
 
-static int is_float_type(int32_t t)
-{
-    return t == ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT ||
-           t == ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT16 ||
-           t == ONNX__TENSOR_PROTO__DATA_TYPE__DOUBLE ||
-           t == ONNX__TENSOR_PROTO__DATA_TYPE__BFLOAT16;
-}
-
 static int has_shape(const oq_tensor *t, int rank, const int64_t *dims)
 {
     if (t->rank != rank)
@@ -193,24 +174,6 @@ static int has_shape(const oq_tensor *t, int rank, const int64_t *dims)
         if (t->dims[i] != dims[i])
             return 0;
     return 1;
-}
-
-/* t as a malloc'd array of doubles (NULL on out of memory). */
-static double *load_f64(const oq_tensor *t)
-{
-    size_t n = oq_numel(t);
-    double *v = malloc((n ? n : 1) * sizeof *v);
-    if (!v)
-        return NULL;
-    if (t->dtype == ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT) {
-        const float *f = t->data;
-        for (size_t i = 0; i < n; i++)
-            v[i] = f[i];
-    } else {
-        for (size_t i = 0; i < n; i++)
-            v[i] = oq_get_f64(t, i);
-    }
-    return v;
 }
 
 static onnxq_status parse_config(oq_kctx *ctx, int op, rnn_cfg *cfg)
@@ -223,7 +186,7 @@ static onnxq_status parse_config(oq_kctx *ctx, int op, rnn_cfg *cfg)
     if (!X || !W || !R)
         return oq_kfail(ctx, ONNXQ_ERR_INVALID_MODEL,
                         "inputs X, W and R are required");
-    if (!is_float_type(X->dtype) || W->dtype != X->dtype ||
+    if (!oq_is_float(X->dtype) || W->dtype != X->dtype ||
         R->dtype != X->dtype)
         return oq_kfail(ctx, ONNXQ_ERR_UNSUPPORTED,
                         "X, W and R must share one float type (got %s, %s, "
@@ -483,7 +446,7 @@ static onnxq_status run_recurrent(oq_kctx *ctx, int op)
         outs[i] = i == 0 ? oq_output(ctx, 0, X->dtype, 4, ydims)
                          : oq_output(ctx, i, X->dtype, 3, sdims);
         if (!outs[i])
-            return ctx->err ? ctx->err->status : ONNXQ_ERR_OUT_OF_MEMORY;
+            return oq_failed(ctx);
     }
 
     rnn_data rd = {&cfg, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
@@ -495,17 +458,17 @@ static onnxq_status run_recurrent(oq_kctx *ctx, int op)
                     *P = op == OP_LSTM ? oq_in(ctx, 7) : NULL;
     size_t per_row = (size_t)((cfg.gates + 3) * H);
     size_t rows = (size_t)(D * Bn);
-    x = load_f64(X);
-    w = load_f64(oq_in(ctx, 1));
-    r = load_f64(oq_in(ctx, 2));
+    x = oq_load_f64(NULL, X);
+    w = oq_load_f64(NULL, oq_in(ctx, 1));
+    r = oq_load_f64(NULL, oq_in(ctx, 2));
     if (Bt)
-        b = load_f64(Bt);
+        b = oq_load_f64(NULL, Bt);
     if (H0)
-        h0 = load_f64(H0);
+        h0 = oq_load_f64(NULL, H0);
     if (C0)
-        c0 = load_f64(C0);
+        c0 = oq_load_f64(NULL, C0);
     if (P)
-        p = load_f64(P);
+        p = oq_load_f64(NULL, P);
     scratch = malloc((rows ? rows : 1) * per_row * sizeof *scratch);
     if (!x || !w || !r || (Bt && !b) || (H0 && !h0) || (C0 && !c0) ||
         (P && !p) || !scratch) {
@@ -522,7 +485,7 @@ static onnxq_status run_recurrent(oq_kctx *ctx, int op)
     rd.c0 = c0;
     rd.p = p;
 #ifdef _OPENMP
-#pragma omp parallel for num_threads(n_threads(ctx)) schedule(static) \
+#pragma omp parallel for num_threads(oq_threads(ctx)) schedule(static) \
     if (rows > 1)
 #endif
     for (size_t i = 0; i < rows; i++)

@@ -97,9 +97,7 @@ static onnxq_status new_output(oq_kctx *ctx, size_t i, int32_t dtype,
                                int rank, const int64_t *dims, oq_tensor **t)
 {
     *t = oq_output(ctx, i, dtype, rank, dims);
-    if (*t)
-        return ONNXQ_OK;
-    return ctx->err ? ctx->err->status : ONNXQ_ERR_OUT_OF_MEMORY;
+    return *t ? ONNXQ_OK : oq_failed(ctx);
 }
 
 /* Output ranks are computed before dims arrays are filled: check first. */
@@ -130,22 +128,6 @@ static void strides_of(const int64_t *dims, int rank, int64_t *strides)
     }
 }
 
-/* Steps a row-major multi-index over dims; 0 once it wraps past the end. */
-static int next_index(int64_t *idx, const int64_t *dims, int rank)
-{
-    for (int d = rank - 1; d >= 0; d--) {
-        if (++idx[d] < dims[d])
-            return 1;
-        idx[d] = 0;
-    }
-    return 0;
-}
-
-static int is_index_type(int32_t dt)
-{
-    return dt == DT(INT32) || dt == DT(INT64);
-}
-
 static inline int64_t index_at(const oq_tensor *t, size_t i)
 {
     if (t->dtype == DT(INT64))
@@ -156,7 +138,7 @@ static inline int64_t index_at(const oq_tensor *t, size_t i)
 static onnxq_status check_index_type(oq_kctx *ctx, const oq_tensor *t,
                                      const char *what)
 {
-    if (!is_index_type(t->dtype))
+    if (!oq_is_index(t->dtype))
         return oq_kfail(ctx, ONNXQ_ERR_INVALID_ARGUMENT,
                         "%s must be int32 or int64, got %s", what,
                         onnxq_dtype_name(t->dtype));
@@ -1221,7 +1203,7 @@ static onnxq_status k_gather_elements(oq_kctx *ctx)
     int64_t st[OQ_MAX_RANK], idx[OQ_MAX_RANK] = {0}, off;
     strides_of(x->dims, x->rank, st);
     size_t n = oq_numel(ind);
-    for (size_t i = 0; i < n; i++, next_index(idx, ind->dims, ind->rank)) {
+    for (size_t i = 0; i < n; i++, oq_next_index(idx, ind->dims, ind->rank)) {
         TRY(elementwise_offset(ctx, x, ind, i, idx, st, axis, &off));
         memcpy((byte *)y->data + i * es,
                (const byte *)x->data + (size_t)off * es, es);
@@ -1369,7 +1351,7 @@ static onnxq_status k_nonzero(oq_kctx *ctx)
     oq_tensor *y;
     TRY(new_output(ctx, 0, DT(INT64), 2, dims, &y));
     int64_t *out = y->data, k = 0;
-    for (size_t i = 0; i < n; i++, next_index(idx, x->dims, r))
+    for (size_t i = 0; i < n; i++, oq_next_index(idx, x->dims, r))
         if (is_nonzero(x->dtype, p + i * es, es)) {
             for (int d = 0; d < r; d++)
                 out[d * nnz + k] = idx[d];
@@ -1603,7 +1585,7 @@ static onnxq_status k_scatter_elements(oq_kctx *ctx)
     int64_t st[OQ_MAX_RANK], idx[OQ_MAX_RANK] = {0}, off;
     strides_of(x->dims, x->rank, st);
     size_t n = oq_numel(ind);
-    for (size_t i = 0; i < n; i++, next_index(idx, ind->dims, ind->rank)) {
+    for (size_t i = 0; i < n; i++, oq_next_index(idx, ind->dims, ind->rank)) {
         TRY(elementwise_offset(ctx, x, ind, i, idx, st, axis, &off));
         reduce_into(red, x->dtype, es, (byte *)y->data + (size_t)off * es,
                     (const byte *)upd->data + i * es, 1);
@@ -1881,7 +1863,7 @@ static onnxq_status k_pad(oq_kctx *ctx)
             }
         }
         dst += (size_t)w * es;
-    } while (next_index(idx, dims, last));
+    } while (oq_next_index(idx, dims, last));
     return ONNXQ_OK;
 }
 
