@@ -60,10 +60,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#ifdef _OPENMP
-#include <omp.h>
-#endif
-
 #include "kernel.h"
 #include "onnxq/tensor.h"
 #include "ref_kernels.h"
@@ -85,31 +81,7 @@ enum {
 
 static const double TWO_PI = 6.283185307179586476925286766559;
 
-/* ---- threads ------------------------------------------------------------------ */
-
-/* Independent lines (DFT rows, STFT frames, Det matrices) run in parallel
- * when OpenMP is on and the work is worth waking the team for. */
-enum { PAR_MIN_WORK = 1 << 15 };
-
-#ifdef _OPENMP
-#define LS_PRAGMA(x) _Pragma(#x)
-#define PAR_FOR(nt, work)                                                     \
-    LS_PRAGMA(omp parallel for schedule(static) num_threads(nt)               \
-              if ((work) >= PAR_MIN_WORK))
-static int team_size(const oq_kctx *ctx)
-{
-    return ctx->n_threads > 0 ? ctx->n_threads : omp_get_max_threads();
-}
-static int thread_id(void) { return omp_get_thread_num(); }
-#else
-#define PAR_FOR(nt, work)
-static int team_size(const oq_kctx *ctx)
-{
-    (void)ctx;
-    return 1;
-}
-static int thread_id(void) { return 0; }
-#endif
+/* ---- scratch ------------------------------------------------------------------ */
 
 /* per_thread doubles for each of nt threads; NULL (ctx->err set) on failure.
  * Never a zero-byte request, so NULL always means failure. */
@@ -130,12 +102,6 @@ static double *scratch_alloc(oq_kctx *ctx, int nt, size_t per_thread)
 
 /* ---- small helpers -------------------------------------------------------------- */
 
-/* oq_output failed and has set ctx->err. */
-static onnxq_status out_failed(const oq_kctx *ctx)
-{
-    return ctx->err->status;
-}
-
 static onnxq_status missing(oq_kctx *ctx, size_t i, const char *name)
 {
     return oq_kfail(ctx, ONNXQ_ERR_INVALID_ARGUMENT,
@@ -151,11 +117,6 @@ static onnxq_status max_outputs(oq_kctx *ctx, size_t max)
                     ctx->n_out, max);
 }
 
-static int is_float_type(int32_t dt)
-{
-    return dt == DT_F32 || dt == DT_F64 || dt == DT_F16 || dt == DT_BF16;
-}
-
 /* The numeric types oq_set_f64 writes: output_datatype of the windows and
  * MelWeightMatrix. */
 static int is_numeric_type(int64_t dt)
@@ -168,18 +129,6 @@ static int is_numeric_type(int64_t dt)
     default:
         return 0;
     }
-}
-
-/* "[2, 3, 4]" into buf. */
-static const char *shape_str(const oq_tensor *t, char *buf, size_t size)
-{
-    size_t n = (size_t)snprintf(buf, size, "[");
-    for (int d = 0; d < t->rank && n < size; d++)
-        n += (size_t)snprintf(buf + n, size - n, "%s%lld", d ? ", " : "",
-                              (long long)t->dims[d]);
-    if (n < size)
-        snprintf(buf + n, size - n, "]");
-    return buf;
 }
 
 static int same_shape(const oq_tensor *a, const oq_tensor *b)
@@ -212,7 +161,7 @@ static onnxq_status float_in(oq_kctx *ctx, size_t i, const char *name,
     *t = oq_in(ctx, i);
     if (!*t)
         return missing(ctx, i, name);
-    if (!is_float_type((*t)->dtype))
+    if (!oq_is_float((*t)->dtype))
         return oq_kfail(ctx, ONNXQ_ERR_UNSUPPORTED,
                         "input %zu (%s) has type %s; this op takes float32, "
                         "float64, float16 or bfloat16", i, name,
@@ -235,7 +184,7 @@ static onnxq_status int_scalar(oq_kctx *ctx, size_t i, const char *name,
     if (oq_numel(t) != 1)
         return oq_kfail(ctx, ONNXQ_ERR_INVALID_ARGUMENT,
                         "input %zu (%s) must be a scalar, its shape is %s", i,
-                        name, shape_str(t, sb, sizeof sb));
+                        name, oq_shape_str(t, sb, sizeof sb));
     *v = oq_get_i64(t, 0);
     return ONNXQ_OK;
 }
@@ -252,7 +201,7 @@ static onnxq_status float_scalar(oq_kctx *ctx, size_t i, const char *name,
     if (oq_numel(t) != 1)
         return oq_kfail(ctx, ONNXQ_ERR_INVALID_ARGUMENT,
                         "input %zu (%s) must be a scalar, its shape is %s", i,
-                        name, shape_str(t, sb, sizeof sb));
+                        name, oq_shape_str(t, sb, sizeof sb));
     *v = oq_get_f64(t, 0);
     return ONNXQ_OK;
 }
@@ -291,7 +240,7 @@ static onnxq_status nll_core(oq_kctx *ctx, const oq_tensor *x, const double *xv,
     if (x->rank < 2)
         return oq_kfail(ctx, ONNXQ_ERR_INVALID_ARGUMENT,
                         "input 0 has shape %s; it needs at least [N, C]",
-                        shape_str(x, sx, sizeof sx));
+                        oq_shape_str(x, sx, sizeof sx));
     if (target->dtype != DT_I32 && target->dtype != DT_I64)
         return oq_kfail(ctx, ONNXQ_ERR_UNSUPPORTED,
                         "input 1 (target) has type %s; it must be int32 or "
@@ -304,13 +253,13 @@ static onnxq_status nll_core(oq_kctx *ctx, const oq_tensor *x, const double *xv,
         return oq_kfail(ctx, ONNXQ_ERR_SHAPE_MISMATCH,
                         "target has shape %s; for input %s it must be [N, "
                         "d1..dk] = the input's shape without dimension 1",
-                        shape_str(target, st_, sizeof st_),
-                        shape_str(x, sx, sizeof sx));
+                        oq_shape_str(target, st_, sizeof st_),
+                        oq_shape_str(x, sx, sizeof sx));
     int64_t C = x->dims[1];
     if (weight && (weight->rank != 1 || weight->dims[0] != C))
         return oq_kfail(ctx, ONNXQ_ERR_SHAPE_MISMATCH,
                         "weight has shape %s; it must be [C] = [%lld]",
-                        shape_str(weight, sx, sizeof sx), (long long)C);
+                        oq_shape_str(weight, sx, sizeof sx), (long long)C);
 
     int has_ii = has_int_attr(ctx, "ignore_index");
     int64_t ii = oq_attr_int(ctx, "ignore_index", 0);
@@ -329,7 +278,7 @@ static onnxq_status nll_core(oq_kctx *ctx, const oq_tensor *x, const double *xv,
                        ? oq_output(ctx, 0, x->dtype, target->rank, target->dims)
                        : oq_output(ctx, 0, x->dtype, 0, NULL);
     if (!y)
-        return out_failed(ctx);
+        return oq_failed(ctx);
 
     /* element (n, d) of target is n * D + d; x's (n, c, d) is
      * (n * C + c) * D + d */
@@ -364,7 +313,7 @@ static onnxq_status run_nll(oq_kctx *ctx)
         return st;
     if (!(target = oq_in(ctx, 1)))
         return missing(ctx, 1, "target");
-    if (weight && !is_float_type(weight->dtype))
+    if (weight && !oq_is_float(weight->dtype))
         return oq_kfail(ctx, ONNXQ_ERR_UNSUPPORTED,
                         "input 2 (weight) has type %s; it must be a float type",
                         onnxq_dtype_name(weight->dtype));
@@ -380,14 +329,14 @@ static onnxq_status run_sce(oq_kctx *ctx)
         return st;
     if (!(labels = oq_in(ctx, 1)))
         return missing(ctx, 1, "labels");
-    if (weights && !is_float_type(weights->dtype))
+    if (weights && !oq_is_float(weights->dtype))
         return oq_kfail(ctx, ONNXQ_ERR_UNSUPPORTED,
                         "input 2 (weights) has type %s; it must be a float "
                         "type", onnxq_dtype_name(weights->dtype));
     if (x->rank < 2)
         return oq_kfail(ctx, ONNXQ_ERR_INVALID_ARGUMENT,
                         "scores have shape %s; they need at least [N, C]",
-                        shape_str(x, sx, sizeof sx));
+                        oq_shape_str(x, sx, sizeof sx));
 
     /* log_softmax over the classes, axis 1: for each (n, d) the C values
      * (n * C + c) * D + d */
@@ -396,7 +345,7 @@ static onnxq_status run_sce(oq_kctx *ctx)
     size_t total = oq_numel(x);
     double *lp = scratch_alloc(ctx, 1, total);
     if (!lp)
-        return ctx->err->status;
+        return oq_failed(ctx);
     for (size_t n = 0; n < N; n++)
         for (size_t d = 0; d < D; d++) {
             size_t base = n * C * D + d;
@@ -417,7 +366,7 @@ static onnxq_status run_sce(oq_kctx *ctx)
     if (!st && ctx->n_out > 1) {
         oq_tensor *y = oq_output(ctx, 1, x->dtype, x->rank, x->dims);
         if (!y)
-            st = out_failed(ctx);
+            st = oq_failed(ctx);
         else
             for (size_t i = 0; i < total; i++)
                 oq_set_f64(y, i, lp[i]);
@@ -481,7 +430,7 @@ static onnxq_status run_dft(oq_kctx *ctx)
         return oq_kfail(ctx, ONNXQ_ERR_INVALID_ARGUMENT,
                         "input has shape %s; it must be [batch, signal dims..., "
                         "1 or 2] (real, or real and imaginary)",
-                        shape_str(x, sx, sizeof sx));
+                        oq_shape_str(x, sx, sizeof sx));
     int64_t axis = oq_attr_int(ctx, "axis", 1);
     /* the last dimension holds the complex parts: not an axis to transform */
     if (axis < -(int64_t)r || axis > r - 2)
@@ -511,7 +460,7 @@ static onnxq_status run_dft(oq_kctx *ctx)
     odims[r - 1] = 2;
     oq_tensor *y = oq_output(ctx, 0, x->dtype, r, odims);
     if (!y)
-        return out_failed(ctx);
+        return oq_failed(ctx);
 
     /* lines: the input is [outer, L, inner, comp] around the axis */
     size_t outer = oq_numel_dims(x->dims, ax);
@@ -523,17 +472,17 @@ static onnxq_status run_dft(oq_kctx *ctx)
         return ONNXQ_OK;
     double *tab = twiddle_table(ctx, un);
     if (!tab)
-        return ctx->err->status;
-    int nt = team_size(ctx);
+        return oq_failed(ctx);
+    int nt = oq_threads(ctx);
     size_t per = 2 * len + 2 * unout; /* re[len], im[len], out[2 * nout] */
     double *scr = scratch_alloc(ctx, nt, per);
     if (!scr) {
         free(tab);
-        return ctx->err->status;
+        return oq_failed(ctx);
     }
-    PAR_FOR(nt, (double)lines * (double)len * (double)unout)
+    OQ_PAR_FOR(nt, (double)lines * (double)len * (double)unout)
     for (int64_t l = 0; l < (int64_t)lines; l++) {
-        double *re = scr + (size_t)thread_id() * per, *im = re + len;
+        double *re = scr + (size_t)oq_thread_id() * per, *im = re + len;
         double *out = im + len;
         size_t o = (size_t)l / inner, i = (size_t)l % inner;
         for (size_t j = 0; j < len; j++) {
@@ -566,20 +515,20 @@ static onnxq_status run_stft(oq_kctx *ctx)
         return oq_kfail(ctx, ONNXQ_ERR_INVALID_ARGUMENT,
                         "signal has shape %s; it must be [batch, length, 1 or "
                         "2] (real, or real and imaginary)",
-                        shape_str(x, sx, sizeof sx));
+                        oq_shape_str(x, sx, sizeof sx));
     if (step < 1)
         return oq_kfail(ctx, ONNXQ_ERR_INVALID_ARGUMENT,
                         "frame_step is %lld; it must be at least 1",
                         (long long)step);
     if (win) {
-        if (!is_float_type(win->dtype))
+        if (!oq_is_float(win->dtype))
             return oq_kfail(ctx, ONNXQ_ERR_UNSUPPORTED,
                             "input 2 (window) has type %s; it must be a float "
                             "type", onnxq_dtype_name(win->dtype));
         if (win->rank != 1)
             return oq_kfail(ctx, ONNXQ_ERR_INVALID_ARGUMENT,
                             "window has shape %s; it must have rank 1",
-                            shape_str(win, sx, sizeof sx));
+                            oq_shape_str(win, sx, sizeof sx));
     }
     if (oq_in(ctx, 3)) {
         if ((st = int_scalar(ctx, 3, "frame_length", &fl)))
@@ -605,7 +554,7 @@ static onnxq_status run_stft(oq_kctx *ctx)
     int64_t odims[4] = {x->dims[0], frames, bins, 2};
     oq_tensor *y = oq_output(ctx, 0, x->dtype, 4, odims);
     if (!y)
-        return out_failed(ctx);
+        return oq_failed(ctx);
 
     size_t B = (size_t)x->dims[0], comp = (size_t)x->dims[2];
     size_t n = (size_t)fl, nb = (size_t)bins, nf = (size_t)frames;
@@ -614,17 +563,17 @@ static onnxq_status run_stft(oq_kctx *ctx)
         return ONNXQ_OK;
     double *tab = twiddle_table(ctx, n);
     if (!tab)
-        return ctx->err->status;
-    int nt = team_size(ctx);
+        return oq_failed(ctx);
+    int nt = oq_threads(ctx);
     size_t per = 2 * n + 2 * nb;
     double *scr = scratch_alloc(ctx, nt, per);
     if (!scr) {
         free(tab);
-        return ctx->err->status;
+        return oq_failed(ctx);
     }
-    PAR_FOR(nt, (double)lines * (double)n * (double)nb)
+    OQ_PAR_FOR(nt, (double)lines * (double)n * (double)nb)
     for (int64_t l = 0; l < (int64_t)lines; l++) {
-        double *re = scr + (size_t)thread_id() * per, *im = re + n;
+        double *re = scr + (size_t)oq_thread_id() * per, *im = re + n;
         double *out = im + n;
         size_t b = (size_t)l / nf, f = (size_t)l % nf;
         for (size_t j = 0; j < n; j++) {
@@ -670,7 +619,7 @@ static onnxq_status window_run(oq_kctx *ctx, double a0, double a1, double a2)
     int periodic = oq_attr_int(ctx, "periodic", 1) != 0;
     oq_tensor *y = oq_output(ctx, 0, dt, 1, &size);
     if (!y)
-        return out_failed(ctx);
+        return oq_failed(ctx);
     /* periodic windows are one period of length size; symmetric ones reach
      * their end value again at size - 1 */
     int64_t N = periodic ? size : size - 1;
@@ -727,7 +676,7 @@ static onnxq_status run_mel_weight_matrix(oq_kctx *ctx)
     int64_t odims[2] = {nspec, nmel};
     oq_tensor *y = oq_output(ctx, 0, dt, 2, odims);
     if (!y)
-        return out_failed(ctx);
+        return oq_failed(ctx);
 
     /* nmel + 2 edges on the mel scale, each as a spectrogram bin */
     size_t nb = (size_t)nmel + 2;
@@ -827,21 +776,21 @@ static onnxq_status run_det(oq_kctx *ctx)
     if (r < 2 || x->dims[r - 1] != x->dims[r - 2])
         return oq_kfail(ctx, ONNXQ_ERR_INVALID_ARGUMENT,
                         "input has shape %s; it must be [*, M, M] (square "
-                        "matrices)", shape_str(x, sx, sizeof sx));
+                        "matrices)", oq_shape_str(x, sx, sizeof sx));
     oq_tensor *y = oq_output(ctx, 0, x->dtype, r - 2, x->dims);
     if (!y)
-        return out_failed(ctx);
+        return oq_failed(ctx);
     size_t m = (size_t)x->dims[r - 1], mm = m * m;
     size_t batch = oq_numel_dims(x->dims, r - 2);
     if (!batch)
         return ONNXQ_OK;
-    int nt = team_size(ctx);
+    int nt = oq_threads(ctx);
     double *scr = scratch_alloc(ctx, nt, mm);
     if (!scr)
-        return ctx->err->status;
-    PAR_FOR(nt, (double)batch * (double)mm * (double)m)
+        return oq_failed(ctx);
+    OQ_PAR_FOR(nt, (double)batch * (double)mm * (double)m)
     for (int64_t b = 0; b < (int64_t)batch; b++) {
-        double *a = scr + (size_t)thread_id() * mm;
+        double *a = scr + (size_t)oq_thread_id() * mm;
         for (size_t i = 0; i < mm; i++)
             a[i] = oq_get_f64(x, (size_t)b * mm + i);
         oq_set_f64(y, (size_t)b, det_lu(a, m));
@@ -936,8 +885,8 @@ static onnxq_status run_optimizer(oq_kctx *ctx, int kind)
                 return oq_kfail(ctx, ONNXQ_ERR_SHAPE_MISMATCH,
                                 "input %zu (%s of tensor %zu) has shape %s, "
                                 "X has %s; they must be equal", in,
-                                names[kind][g], i, shape_str(t, s1, sizeof s1),
-                                shape_str(xt, s2, sizeof s2));
+                                names[kind][g], i, oq_shape_str(t, s1, sizeof s1),
+                                oq_shape_str(xt, s2, sizeof s2));
         }
     }
 
@@ -950,13 +899,13 @@ static onnxq_status run_optimizer(oq_kctx *ctx, int kind)
         oq_tensor *xo = NULL, *so = NULL, *ho = NULL;
         if (i < ctx->n_out &&
             !(xo = oq_output(ctx, i, x->dtype, x->rank, x->dims)))
-            return out_failed(ctx);
+            return oq_failed(ctx);
         if (n + i < ctx->n_out &&
             !(so = oq_output(ctx, n + i, s->dtype, s->rank, s->dims)))
-            return out_failed(ctx);
+            return oq_failed(ctx);
         if (h2 && 2 * n + i < ctx->n_out &&
             !(ho = oq_output(ctx, 2 * n + i, h2->dtype, h2->rank, h2->dims)))
-            return out_failed(ctx);
+            return oq_failed(ctx);
         size_t cnt = oq_numel(x);
         for (size_t e = 0; e < cnt; e++) {
             double xv = oq_get_f64(x, e), sv = oq_get_f64(s, e);
