@@ -35,8 +35,11 @@ demo: build
 	@echo "== onnxq check $(DEMO)"
 	@$(BUILD)/onnxq check $(DEMO)
 	@echo
-	@echo "== onnxq run $(DEMO) --shape feat=1,300,80   (3 s of generated features)"
-	@$(BUILD)/onnxq run $(DEMO) --shape feat=1,300,80
+	@echo "== onnxq fbank examples/speaker/wav/demo_spk1_1.wav $(BUILD)/demo_spk1_1.npy"
+	@$(BUILD)/onnxq fbank examples/speaker/wav/demo_spk1_1.wav $(BUILD)/demo_spk1_1.npy
+	@echo
+	@echo "== onnxq run $(DEMO) --input feat=$(BUILD)/demo_spk1_1.npy"
+	@$(BUILD)/onnxq run $(DEMO) --input feat=$(BUILD)/demo_spk1_1.npy
 	@echo
 	@echo "== onnxq bench $(DEMO) --shape feat=1,300,80 --runs 5"
 	@$(BUILD)/onnxq bench $(DEMO) --shape feat=1,300,80 --runs 5 --warmup 1

@@ -50,6 +50,8 @@ typedef struct onnxq_session_options {
     onnxq_observer_fn observer; /* NULL: none */
     void *observer_user;
     int profile;                /* time each node (onnxq_session_op_times) */
+    int reference_only;         /* 1: skip the fast kernels (tests compare
+                                   them against the reference kernels) */
 } onnxq_session_options;
 
 void onnxq_session_options_init(onnxq_session_options *opts);

@@ -24,6 +24,7 @@ int cmd_check(int argc, char **argv);
 int cmd_save(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
+int cmd_fbank(int argc, char **argv);
 
 /* Prints "onnxq CMD: message" on stderr and returns CLI_ERROR. */
 int cli_fail(const char *cmd, const char *fmt, ...)

@@ -19,6 +19,7 @@ static const command commands[] = {
     {"save", cmd_save, "re-write a model, moving weights to/from external data"},
     {"run", cmd_run, "run a model on inputs from files (or generated ones)"},
     {"bench", cmd_bench, "time a model: latency, peak memory, top ops"},
+    {"fbank", cmd_fbank, "audio file to Kaldi fbank features (.npy), as torchaudio"},
 };
 enum { N_COMMANDS = sizeof commands / sizeof commands[0] };
 

@@ -270,7 +270,8 @@ static onnxq_status prepare(onnxq_session *s, const onnxq_graph *g,
         }
         eg->kernels[n] = k;
         eg->opsets[n] = opset;
-        st = choose_fast(eg, n, node, domain, opset, err);
+        if (!s->opts.reference_only)
+            st = choose_fast(eg, n, node, domain, opset, err);
         if (st != ONNXQ_OK)
             goto fail;
         size_t n_sub = onnxq_graph_subgraph_count(g, n);

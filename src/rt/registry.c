@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "onnxq/ops.h"
+#include "kernels/dnnl/dnnl_kernels.h"
 #include "kernels/ref/ref_kernels.h"
 #include "registry.h"
 
@@ -44,8 +45,14 @@ static int same_domain(const char *a, const char *b)
 }
 
 /* Fast kernels (oneDNN, vectorised paths), NULL-terminated; each may decline
- * a node in its prepare.  None yet: issue 4 adds them here. */
+ * a node in its prepare.  kernels/dnnl: float32 Conv, FusedConv,
+ * ConvTranspose, MatMul, Gemm. */
 static const oq_fast_kernel *const fast_kernels[] = {
+    &oq_dnnl_conv,
+    &oq_dnnl_fused_conv,
+    &oq_dnnl_conv_transpose,
+    &oq_dnnl_matmul,
+    &oq_dnnl_gemm,
     NULL,
 };
 
