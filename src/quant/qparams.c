@@ -1,0 +1,233 @@
+/*
+ * qparams.c — integer ranges, scale/zero point and weight/bias quantization
+ * shared by the dynamic and static quantizers (the rules are listed in
+ * include/onnxq/quant.h).
+ */
+#include "onnxq/quant.h"
+
+#include <float.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "onnx/onnx-ml.pb-c.h"
+
+enum {
+    T_UINT8 = ONNX__TENSOR_PROTO__DATA_TYPE__UINT8,
+    T_INT8 = ONNX__TENSOR_PROTO__DATA_TYPE__INT8
+};
+
+onnxq_status onnxq_qrange(int32_t dtype, int symmetric, int reduce_range,
+                          int32_t *qmin, int32_t *qmax, onnxq_error *err)
+{
+    if (dtype == T_UINT8) {
+        *qmin = 0;
+        *qmax = reduce_range ? 127 : 255;
+        return ONNXQ_OK;
+    }
+    if (dtype == T_INT8) {
+        if (reduce_range) {
+            *qmin = -64;
+            *qmax = 64;
+        } else {
+            *qmin = symmetric ? -127 : -128;
+            *qmax = 127;
+        }
+        return ONNXQ_OK;
+    }
+    return onnxq_error_set(err, ONNXQ_ERR_UNSUPPORTED,
+                           "quantized type %d is not uint8 or int8", dtype);
+}
+
+onnxq_status onnxq_qparams(float rmin, float rmax, int32_t qmin, int32_t qmax,
+                           int symmetric, float *scale, int32_t *zero_point,
+                           onnxq_error *err)
+{
+    if (!isfinite(rmin) || !isfinite(rmax))
+        return onnxq_error_set(err, ONNXQ_ERR_INVALID_ARGUMENT,
+                               "range [%g, %g] is not finite", rmin, rmax);
+    if (qmin > 0 || qmax < 0 || qmin >= qmax)
+        return onnxq_error_set(err, ONNXQ_ERR_INVALID_ARGUMENT,
+                               "integer range [%d, %d] must contain 0",
+                               qmin, qmax);
+    rmin = rmin < 0.0f ? rmin : 0.0f;
+    rmax = rmax > 0.0f ? rmax : 0.0f;
+    if (symmetric) {
+        float absmax = fabsf(rmin) > fabsf(rmax) ? fabsf(rmin) : fabsf(rmax);
+        rmin = -absmax;
+        rmax = absmax;
+    }
+    /* The width is taken in float (as the tool subtracts two float32
+     * values) and divided in double. */
+    float width = rmax - rmin;
+    double s = (double)width / ((double)qmax - (double)qmin);
+    if (s < (double)FLT_MIN) {
+        *scale = 1.0f;
+        *zero_point = 0;
+        return ONNXQ_OK;
+    }
+    double zp = symmetric ? ((double)qmin + (double)qmax) / 2.0
+                          : (double)qmin - (double)rmin / s;
+    /* nearbyint: half to even under the default rounding mode */
+    zp = nearbyint(zp);
+    zp = zp < qmin ? qmin : zp > qmax ? qmax : zp;
+    *zero_point = (int32_t)zp;
+    *scale = (float)s;
+    return ONNXQ_OK;
+}
+
+int32_t onnxq_quantize_value(float x, float scale, int32_t zero_point,
+                             int32_t qmin, int32_t qmax)
+{
+    float r = nearbyintf(x / scale) + (float)zero_point;
+    if (isnan(r))
+        r = (float)zero_point;
+    if (r < (float)qmin)
+        return qmin;
+    if (r > (float)qmax)
+        return qmax;
+    return (int32_t)r;
+}
+
+void onnxq_quantize_values(const float *x, size_t n, float scale,
+                           int32_t zero_point, int32_t qmin, int32_t qmax,
+                           int32_t dtype, void *out)
+{
+    if (dtype == T_UINT8) {
+        uint8_t *o = out;
+        for (size_t i = 0; i < n; i++)
+            o[i] = (uint8_t)onnxq_quantize_value(x[i], scale, zero_point,
+                                                 qmin, qmax);
+    } else {
+        int8_t *o = out;
+        for (size_t i = 0; i < n; i++)
+            o[i] = (int8_t)onnxq_quantize_value(x[i], scale, zero_point,
+                                                qmin, qmax);
+    }
+}
+
+void onnxq_qweight_free(onnxq_qweight *q)
+{
+    if (!q)
+        return;
+    free(q->data);
+    free(q->scales);
+    free(q->zero_points);
+    free(q->rmins);
+    free(q->rmaxs);
+    memset(q, 0, sizeof *q);
+}
+
+onnxq_status onnxq_quantize_weight(const char *name, const float *w,
+                                   const int64_t *dims, size_t rank, int axis,
+                                   int32_t dtype, int symmetric,
+                                   int reduce_range, onnxq_qweight *out,
+                                   onnxq_error *err)
+{
+    memset(out, 0, sizeof *out);
+    int32_t qmin = 0, qmax = 0;
+    onnxq_status st = onnxq_qrange(dtype, symmetric, reduce_range, &qmin,
+                                   &qmax, err);
+    if (st != ONNXQ_OK)
+        return onnxq_error_prefix(err, "weight '%s'", name);
+    if (axis >= (int)rank)
+        return onnxq_error_set(err, ONNXQ_ERR_INVALID_ARGUMENT,
+                               "weight '%s': channel axis %d but rank %zu",
+                               name, axis, rank);
+    size_t numel = 1;
+    for (size_t d = 0; d < rank; d++) {
+        if (dims[d] < 0)
+            return onnxq_error_set(err, ONNXQ_ERR_INVALID_ARGUMENT,
+                                   "weight '%s' has a negative dimension",
+                                   name);
+        numel *= (size_t)dims[d];
+    }
+    /* slices along axis: outer x channels x inner */
+    size_t channels = axis >= 0 ? (size_t)dims[axis] : 1, outer = 1, inner = 1;
+    if (axis >= 0) {
+        for (int d = 0; d < axis; d++)
+            outer *= (size_t)dims[d];
+        for (size_t d = (size_t)axis + 1; d < rank; d++)
+            inner *= (size_t)dims[d];
+    } else {
+        inner = numel;
+    }
+    out->dtype = dtype;
+    out->axis = axis;
+    out->numel = numel;
+    out->n_params = channels;
+    out->data = malloc(numel ? numel : 1);
+    out->scales = malloc((channels ? channels : 1) * sizeof(float));
+    out->zero_points = malloc((channels ? channels : 1) * sizeof(int32_t));
+    out->rmins = malloc((channels ? channels : 1) * sizeof(float));
+    out->rmaxs = malloc((channels ? channels : 1) * sizeof(float));
+    if (!out->data || !out->scales || !out->zero_points || !out->rmins ||
+        !out->rmaxs) {
+        onnxq_qweight_free(out);
+        return onnxq_error_set(err, ONNXQ_ERR_OUT_OF_MEMORY,
+                               "weight '%s': out of memory", name);
+    }
+    for (size_t c = 0; c < channels; c++) {
+        float mn = 0.0f, mx = 0.0f;
+        int first = 1;
+        for (size_t o = 0; o < outer; o++) {
+            const float *p = w + (o * channels + c) * inner;
+            for (size_t i = 0; i < inner; i++) {
+                if (!isfinite(p[i])) {
+                    onnxq_qweight_free(out);
+                    return onnxq_error_set(
+                        err, ONNXQ_ERR_INVALID_MODEL,
+                        "weight '%s' holds a non-finite value at index %zu",
+                        name, (size_t)(p + i - w));
+                }
+                if (first || p[i] < mn)
+                    mn = p[i];
+                if (first || p[i] > mx)
+                    mx = p[i];
+                first = 0;
+            }
+        }
+        st = onnxq_qparams(mn, mx, qmin, qmax, symmetric, &out->scales[c],
+                           &out->zero_points[c], err);
+        if (st != ONNXQ_OK) {
+            onnxq_qweight_free(out);
+            return onnxq_error_prefix(err, "weight '%s'", name);
+        }
+        out->rmins[c] = mn < 0.0f ? mn : 0.0f;
+        out->rmaxs[c] = mx > 0.0f ? mx : 0.0f;
+        for (size_t o = 0; o < outer; o++) {
+            size_t at = (o * channels + c) * inner;
+            onnxq_quantize_values(w + at, inner, out->scales[c],
+                                  out->zero_points[c], qmin, qmax, dtype,
+                                  (char *)out->data + at);
+        }
+    }
+    return ONNXQ_OK;
+}
+
+void onnxq_quantize_bias(const float *b, size_t n, float input_scale,
+                         const float *weight_scales, size_t n_weight_scales,
+                         int32_t *out, float *bias_scales,
+                         size_t *n_zero_scale)
+{
+    size_t zeros = 0;
+    for (size_t c = 0; c < n; c++) {
+        /* float product, float division: the tool's float32 arithmetic */
+        float s = input_scale * weight_scales[n_weight_scales == 1 ? 0 : c];
+        if (bias_scales && (n_weight_scales != 1 || c == 0))
+            bias_scales[n_weight_scales == 1 ? 0 : c] = s;
+        if (s == 0.0f || !isfinite(s)) {
+            out[c] = 0;
+            zeros++;
+            continue;
+        }
+        double r = nearbyintf(b[c] / s);
+        if (isnan(r))
+            r = 0;
+        out[c] = r <= -2147483648.0 ? INT32_MIN
+               : r >= 2147483647.0 ? INT32_MAX
+                                   : (int32_t)r;
+    }
+    if (n_zero_scale)
+        *n_zero_scale = zeros;
+}
