@@ -2,7 +2,8 @@
  * infer_nn.c — inference for convolutions, pooling, matrix products and
  * recurrent layers: Conv, ConvTranspose, MaxPool, AveragePool, LpPool,
  * Global*Pool, MaxRoiPool, com.microsoft FusedConv; MatMul, Gemm, Einsum,
- * com.microsoft FusedMatMul; RNN, GRU, LSTM.  The window arithmetic
+ * com.microsoft FusedMatMul; RNN, GRU, LSTM, com.microsoft
+ * DynamicQuantizeLSTM.  The window arithmetic
  * (oq_window_out, oq_conv_shape, oq_pool_shape) and the MatMul shape are
  * shared with the quantized ops (infer_quant.c).
  *
@@ -477,7 +478,9 @@ static onnxq_status r_einsum(oq_ictx *c)
 
 /* ---- recurrent layers ---------------------------------------------------- */
 
-static onnxq_status rnn_common(oq_ictx *c, int gates)
+/* gate_axis: W's axis of gates*H: 1 in the ONNX ops, 2 in com.microsoft
+ * DynamicQuantizeLSTM (W [nd, I, 4*H]). */
+static onnxq_status rnn_common(oq_ictx *c, int gates, int gate_axis)
 {
     const oq_ty *x = oq_input(c, 0), *w = oq_input(c, 1);
     int32_t elem = x ? x->elem : 0;
@@ -492,7 +495,7 @@ static onnxq_status rnn_common(oq_ictx *c, int gates)
     if (hs)
         hidden = oq_dval(hs->i);
     else if (w && w->rank == 3)
-        hidden = oq_dim_floordiv(w->dims[1], gates); /* W is [nd, gates*H, I] */
+        hidden = oq_dim_floordiv(w->dims[gate_axis], gates);
     oq_dim seq = oq_dunk(), batch = oq_dunk();
     if (x && x->rank == 3) {
         seq = x->dims[layout ? 1 : 0];
@@ -513,9 +516,10 @@ static onnxq_status rnn_common(oq_ictx *c, int gates)
     return ONNXQ_OK;
 }
 
-static onnxq_status r_rnn(oq_ictx *c) { return rnn_common(c, 1); }
-static onnxq_status r_gru(oq_ictx *c) { return rnn_common(c, 3); }
-static onnxq_status r_lstm(oq_ictx *c) { return rnn_common(c, 4); }
+static onnxq_status r_rnn(oq_ictx *c) { return rnn_common(c, 1, 1); }
+static onnxq_status r_gru(oq_ictx *c) { return rnn_common(c, 3, 1); }
+static onnxq_status r_lstm(oq_ictx *c) { return rnn_common(c, 4, 1); }
+static onnxq_status r_dq_lstm(oq_ictx *c) { return rnn_common(c, 4, 2); }
 
 const oq_infer_rule oq_infer_nn_rules[] = {
     {"", "Conv", 1, 21, r_conv},
@@ -535,5 +539,6 @@ const oq_infer_rule oq_infer_nn_rules[] = {
     {"", "RNN", 7, 21, r_rnn},
     {"", "GRU", 7, 21, r_gru},
     {"", "LSTM", 7, 21, r_lstm},
+    {"com.microsoft", "DynamicQuantizeLSTM", 1, 1, r_dq_lstm},
     {NULL, NULL, 0, 0, NULL},
 };

@@ -1,6 +1,7 @@
 #!/usr/bin/python3
 # make_models.py: writes the golden-test cases of onnxq's quantization kernels
-# (src/rt/kernels/ref/quant.c): one single-node ONNX model per case with
+# (src/rt/kernels/ref/quant.c, and rnn.c's com.microsoft DynamicQuantizeLSTM):
+# one single-node ONNX model per case with
 # deterministic inputs as .npy, into OUT/<case>/{model.onnx, in/, meta.json}.
 # test_quant_golden.py runs each through ONNX Runtime (the oracle) and onnxq
 # and compares.  Run with Debian's /usr/bin/python3 (it has onnx 1.12).
@@ -37,7 +38,7 @@ def case(name, op, inputs, attrs=None, outputs=(("y", None),), opset=21,
          ms=False, note="", expected=None, error=None):
     """inputs: list of (name, array, is_initializer) in node order; a None
     entry is an omitted optional input.  outputs: (name, elem type or None =
-    type of the first input)."""
+    type of the first input); an empty name is an omitted optional output."""
     assert name not in CASES, name
     node_in, graph_in, inits, feeds = [], [], [], {}
     for item in inputs:
@@ -54,7 +55,7 @@ def case(name, op, inputs, attrs=None, outputs=(("y", None),), opset=21,
             feeds[iname] = arr
     first = np.asarray(inputs[0][1])
     outs = [h.make_tensor_value_info(o, t if t is not None else NP2ONNX[first.dtype], None)
-            for o, t in outputs]
+            for o, t in outputs if o]
     node = h.make_node(op, node_in, [o for o, _ in outputs], name=name,
                        domain="com.microsoft" if ms else "", **(attrs or {}))
     graph = h.make_graph([node], name, graph_in, outs, inits)
@@ -594,8 +595,86 @@ def error_cases():
          attrs={"axis": 0}, ms=True, error="tuples")
 
 
+# ---- com.microsoft DynamicQuantizeLSTM -------------------------------------
+
+def lstm_case(name, seq, batch, inp, hid, direction="forward", wdt=U8, per_col=False,
+              bias=True, init=False, peep=False, lens=None, y=True, attrs=None, zp=None,
+              error=None):
+    """One DynamicQuantizeLSTM node: X [seq, batch, inp] fed at run time, the
+    rest initializers (as the quantizer writes them, so ORT prepacks W and
+    R).  int8 weights stay within +-63 (see randq7: ORT's AVX2 u8 x s8
+    kernel saturates pairs of products, onnxq sums exactly); uint8 weights
+    use the full range.  zp: per-direction zero points (default: 0 for
+    int8, random for uint8).  The oracle runs ORT with one thread (run.js's
+    default), which this op needs: ORT splits the batch into one block per
+    thread and quantizes h per block.  Outputs agree exactly (no tolerance):
+    onnxq repeats ORT's float operations, MLAS approximations included."""
+    r = rng_for(name)
+    nd = 2 if direction == "bidirectional" else 1
+    g = 4 * hid
+
+    def weights(tag, k):
+        w = (r.integers(-63, 64, size=(nd, k, g)).astype(S8) if wdt == S8
+             else r.integers(0, 256, size=(nd, k, g)).astype(U8))
+        z = np.asarray(zp if zp is not None else
+                       ([0] * nd if wdt == S8 else r.integers(96, 160, size=nd)), dtype=wdt)
+        # float weights about N(0, 0.5^2) / sqrt(k): scale ~ 1 / (64 sqrt(k))
+        if per_col:
+            sc = (r.random((nd, g)) + 0.5) / (64 * np.sqrt(k))
+            z = np.repeat(z[:, None], g, axis=1)
+        else:
+            sc = (r.random(nd) + 0.5) / (64 * np.sqrt(k))
+        if wdt == U8:   # the uint8 range is twice int8's
+            sc = sc / 2
+        return [(tag, w, True), (tag + "_scale", sc.astype(F32), True), (tag + "_zp", z, True)]
+
+    x = r.standard_normal((seq, batch, inp)).astype(F32)
+    W, R = weights("W", inp), weights("R", hid)
+    ins = [("X", x, False), W[0], R[0],
+           ("B", (r.standard_normal((nd, 8 * hid)) * 0.3).astype(F32), True) if bias else None,
+           ("seq_lens", np.asarray(lens, dtype=np.int32), True) if lens is not None else None,
+           ("h0", (r.standard_normal((nd, batch, hid)) * 0.5).astype(F32), True) if init else None,
+           ("c0", (r.standard_normal((nd, batch, hid)) * 0.5).astype(F32), True) if init else None,
+           ("P", (r.standard_normal((nd, 3 * hid)) * 0.3).astype(F32), True) if peep else None,
+           W[1], W[2], R[1], R[2]]
+    a = {"direction": direction, "hidden_size": hid}
+    a.update(attrs or {})
+    outs = (("Y" if y else "", TP.FLOAT), ("Y_h", TP.FLOAT), ("Y_c", TP.FLOAT))
+    case(name, "DynamicQuantizeLSTM", ins, attrs=a, outputs=outs, ms=True, error=error)
+
+
+def lstm_cases():
+    lstm_case("dqlstm_fwd_u8_tensor", 5, 1, 7, 5)
+    lstm_case("dqlstm_rev_s8_col_init", 6, 3, 4, 6, "reverse", S8, per_col=True, init=True)
+    lstm_case("dqlstm_bidi_u8_col_peep_lens", 5, 4, 6, 5, "bidirectional", U8, per_col=True,
+              init=True, peep=True, lens=[5, 3, 0, 4], zp=[131, 131])
+    lstm_case("dqlstm_bidi_s8_tensor_zp_nobias", 4, 2, 3, 3, "bidirectional", S8, bias=False,
+              lens=[2, 4], zp=[2, -3])
+    lstm_case("dqlstm_fwd_u8_noY_lens", 5, 3, 5, 4, lens=[4, 2, 3], init=True, y=False)
+    lstm_case("dqlstm_rev_s8_noY_lens", 6, 3, 5, 4, "reverse", S8, per_col=True, lens=[6, 1, 3],
+              y=False)
+    lstm_case("dqlstm_fwd_u8_clip_forget", 7, 6, 9, 17, per_col=True, peep=True,
+              attrs={"clip": 0.75, "input_forget": 1})
+    lstm_case("dqlstm_bidi_s8_col_big", 16, 2, 32, 24, "bidirectional", S8, per_col=True,
+              init=True, peep=True)
+    lstm_case("dqlstm_fwd_s8_acts", 5, 2, 4, 7, "forward", S8,
+              attrs={"activations": ["HardSigmoid", "LeakyRelu", "Softsign"],
+                     "activation_alpha": [0.3, 0.2], "activation_beta": [0.4]})
+    lstm_case("dqlstm_bidi_u8_acts_exp", 4, 3, 5, 6, "bidirectional", U8, init=True,
+              attrs={"activations": ["Sigmoid", "Elu", "ScaledTanh", "Affine", "Softplus", "Tanh"],
+                     "activation_alpha": [0.7, 1.3, 0.9], "activation_beta": [0.8, 0.1]})
+    lstm_case("dqlstm_all_lens_zero", 3, 2, 4, 3, "bidirectional", U8, lens=[0, 0], init=True)
+    lstm_case("err_dqlstm_s8_col_zp", 3, 1, 4, 3, "forward", S8, per_col=True, zp=[1],
+              error="W_zero_point per column must be 0 for int8")
+    lstm_case("err_dqlstm_u8_col_zp", 3, 1, 4, 3, "bidirectional", U8, per_col=True,
+              zp=[128, 129], error="W_zero_point per column must be one value for uint8")
+    lstm_case("err_dqlstm_w_shape", 3, 1, 4, 3, attrs={"hidden_size": 4},
+              error="W must be [1, 4, 16]")
+
+
 def build_all():
     error_cases()
+    lstm_cases()
     quantize_cases()
     matmul_cases()
     conv_cases()

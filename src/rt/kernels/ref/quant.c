@@ -188,6 +188,16 @@ static void dynamic_qparams(const float *x, size_t n, float *scale, int32_t *zp)
     *zp = (int32_t)nearbyintf(z);
 }
 
+/* DynamicQuantizeLinear's uint8 quantization of x[0..n) into q, shared with
+ * rnn.c (DynamicQuantizeLSTM quantizes its input and hidden state so). */
+void oq_dynamic_quantize_u8(const float *x, size_t n, uint8_t *q, float *scale,
+                            int32_t *zp)
+{
+    dynamic_qparams(x, n, scale, zp);
+    for (size_t i = 0; i < n; i++)
+        q[i] = (uint8_t)quantize1(x[i], *scale, *zp, 0, 255);
+}
+
 /* ======================================================================== */
 /* inputs and parameters                                                     */
 /* ======================================================================== */
@@ -1468,6 +1478,31 @@ static float mlas_logistic(float x)
     p = x * p;
     float y = p / q + 0.5f;
     return y > 0.0f ? y : 0.0f;
+}
+
+float oq_mlas_logistic(float x)
+{
+    return mlas_logistic(x);
+}
+
+/* MLAS's tanh as its FMA3 kernel (MlasComputeTanhF32KernelFma3 in ORT 1.30,
+ * read from the shipped binary) computes it: Eigen's rational approximation
+ * on x clamped to [-9, 9], fused multiply-adds, no clamp of the result. */
+float oq_mlas_tanh(float x)
+{
+    x = -9.0f > x ? -9.0f : x;   /* vmaxps/vminps keep a NaN x */
+    x = 9.0f < x ? 9.0f : x;
+    float x2 = x * x;
+    float p = fmaf(x2, -2.76076847742355e-16f, 2.00018790482477e-13f);
+    p = fmaf(x2, p, -8.60467152213735e-11f);
+    p = fmaf(x2, p, 5.12229709037114e-08f);
+    p = fmaf(x2, p, 1.48572235717979e-05f);
+    p = fmaf(x2, p, 6.37261928875436e-04f);
+    p = fmaf(x2, p, 4.89352455891786e-03f);
+    float q = fmaf(x2, 1.19825839466702e-06f, 1.18534705686654e-04f);
+    q = fmaf(x2, q, 2.26843463243900e-03f);
+    q = fmaf(x2, q, 4.89352518554385e-03f);
+    return x * p / q;
 }
 
 enum { TAB_IDENTITY, TAB_SIGMOID, TAB_LEAKY };

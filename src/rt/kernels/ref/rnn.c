@@ -1,6 +1,8 @@
 /*
  * rnn.c — reference kernels for the recurrent ops RNN, GRU and LSTM
- * (ai.onnx opsets 7..21: versions 7 and 14, the latter adding layout).
+ * (ai.onnx opsets 7..21: versions 7 and 14, the latter adding layout), and
+ * com.microsoft DynamicQuantizeLSTM (its own section at the end: ONNX
+ * Runtime's float arithmetic, not the double recurrence below).
  *
  * All three share one driver: read X and the weights as double, then for
  * every (direction, batch row) pair run the recurrence over that row's
@@ -28,6 +30,7 @@
  * alpha/beta of an activation, the spec's default (that of the ONNX op of
  * the same name) is used: Affine 1/0, ThresholdedRelu 1, ScaledTanh 1/1.
  */
+#include <float.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,19 +56,20 @@ static const struct act_info {
     const char *name;
     act_kind kind;
     int takes_alpha, takes_beta;
-    float alpha, beta;          /* defaults */
+    float alpha, beta;          /* defaults (the spec's) */
+    float ort_alpha, ort_beta;  /* ONNX Runtime's, for its own ops */
 } act_table[] = {
-    {"Relu", ACT_RELU, 0, 0, 0.f, 0.f},
-    {"Tanh", ACT_TANH, 0, 0, 0.f, 0.f},
-    {"Sigmoid", ACT_SIGMOID, 0, 0, 0.f, 0.f},
-    {"Affine", ACT_AFFINE, 1, 1, 1.f, 0.f},
-    {"LeakyRelu", ACT_LEAKY_RELU, 1, 0, 0.01f, 0.f},
-    {"ThresholdedRelu", ACT_THRESHOLDED_RELU, 1, 0, 1.f, 0.f},
-    {"ScaledTanh", ACT_SCALED_TANH, 1, 1, 1.f, 1.f},
-    {"HardSigmoid", ACT_HARD_SIGMOID, 1, 1, 0.2f, 0.5f},
-    {"Elu", ACT_ELU, 1, 0, 1.f, 0.f},
-    {"Softsign", ACT_SOFTSIGN, 0, 0, 0.f, 0.f},
-    {"Softplus", ACT_SOFTPLUS, 0, 0, 0.f, 0.f},
+    {"Relu", ACT_RELU, 0, 0, 0.f, 0.f, 0.f, 0.f},
+    {"Tanh", ACT_TANH, 0, 0, 0.f, 0.f, 0.f, 0.f},
+    {"Sigmoid", ACT_SIGMOID, 0, 0, 0.f, 0.f, 0.f, 0.f},
+    {"Affine", ACT_AFFINE, 1, 1, 1.f, 0.f, 0.f, 0.f},
+    {"LeakyRelu", ACT_LEAKY_RELU, 1, 0, 0.01f, 0.f, 0.01f, 0.f},
+    {"ThresholdedRelu", ACT_THRESHOLDED_RELU, 1, 0, 1.f, 0.f, 0.f, 0.f},
+    {"ScaledTanh", ACT_SCALED_TANH, 1, 1, 1.f, 1.f, 0.f, 0.f},
+    {"HardSigmoid", ACT_HARD_SIGMOID, 1, 1, 0.2f, 0.5f, 0.2f, 0.5f},
+    {"Elu", ACT_ELU, 1, 0, 1.f, 0.f, 1.f, 0.f},
+    {"Softsign", ACT_SOFTSIGN, 0, 0, 0.f, 0.f, 0.f, 0.f},
+    {"Softplus", ACT_SOFTPLUS, 0, 0, 0.f, 0.f, 0.f, 0.f},
 };
 
 static double act_apply(const act_fn *f, double x)
@@ -91,9 +95,11 @@ static double act_apply(const act_fn *f, double x)
     return x;
 }
 
-/* ---- configuration shared by the three ops ------------------------------- */
+/* ---- configuration shared by the ops ------------------------------------- */
 
-enum { OP_RNN, OP_GRU, OP_LSTM };
+/* OP_DQLSTM is com.microsoft DynamicQuantizeLSTM: an LSTM whose W and R are
+ * 8-bit and transposed ([dirs, input, 4*H], [dirs, H, 4*H]). */
+enum { OP_RNN, OP_GRU, OP_LSTM, OP_DQLSTM };
 
 typedef struct rnn_cfg {
     int op;
@@ -116,9 +122,11 @@ static onnxq_status parse_activations(oq_kctx *ctx, rnn_cfg *cfg)
     const char *const *dflt = defaults[cfg->n_acts - 1];
     const Onnx__AttributeProto *a = oq_attr(ctx, "activations");
     size_t n_names = a ? a->n_strings : 0;
+    /* ONNX Runtime's own op takes its defaults and wants every list */
+    int ort = cfg->op == OP_DQLSTM;
     /* the spec wants one list per direction; a bidirectional node with a
      * single list is accepted and uses it for both directions */
-    if (n_names && n_names != (size_t)cfg->n_acts &&
+    if (n_names && n_names != (size_t)cfg->n_acts * (ort ? cfg->dirs : 1) &&
         n_names != (size_t)(cfg->n_acts * cfg->dirs))
         return oq_kfail(ctx, ONNXQ_ERR_INVALID_MODEL,
                         "activations lists %zu functions; %d per direction "
@@ -151,8 +159,8 @@ static onnxq_status parse_activations(oq_kctx *ctx, rnn_cfg *cfg)
                                 "unknown activation function '%s'", name);
             act_fn *f = &cfg->act[d][k];
             f->kind = info->kind;
-            f->alpha = info->alpha;
-            f->beta = info->beta;
+            f->alpha = ort ? info->ort_alpha : info->alpha;
+            f->beta = ort ? info->ort_beta : info->beta;
             /* a shared list for both directions re-reads the same values */
             if (d == 1 && n_names == (size_t)cfg->n_acts) {
                 *f = cfg->act[0][k];
@@ -182,12 +190,22 @@ static onnxq_status parse_config(oq_kctx *ctx, int op, rnn_cfg *cfg)
     cfg->op = op;
     cfg->gates = op == OP_RNN ? 1 : op == OP_GRU ? 3 : 4;
     cfg->n_acts = op == OP_RNN ? 1 : op == OP_GRU ? 2 : 3;
+    int lstm = op == OP_LSTM || op == OP_DQLSTM, dq = op == OP_DQLSTM;
     const oq_tensor *X = oq_in(ctx, 0), *W = oq_in(ctx, 1), *R = oq_in(ctx, 2);
     if (!X || !W || !R)
         return oq_kfail(ctx, ONNXQ_ERR_INVALID_MODEL,
                         "inputs X, W and R are required");
-    if (!oq_is_float(X->dtype) || W->dtype != X->dtype ||
-        R->dtype != X->dtype)
+    if (dq && (X->dtype != ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT ||
+               (W->dtype != ONNX__TENSOR_PROTO__DATA_TYPE__INT8 &&
+                W->dtype != ONNX__TENSOR_PROTO__DATA_TYPE__UINT8) ||
+               (R->dtype != ONNX__TENSOR_PROTO__DATA_TYPE__INT8 &&
+                R->dtype != ONNX__TENSOR_PROTO__DATA_TYPE__UINT8)))
+        return oq_kfail(ctx, ONNXQ_ERR_UNSUPPORTED,
+                        "X must be float and W and R int8 or uint8 (got %s, "
+                        "%s, %s)", onnxq_dtype_name(X->dtype),
+                        onnxq_dtype_name(W->dtype), onnxq_dtype_name(R->dtype));
+    if (!dq && (!oq_is_float(X->dtype) || W->dtype != X->dtype ||
+                R->dtype != X->dtype))
         return oq_kfail(ctx, ONNXQ_ERR_UNSUPPORTED,
                         "X, W and R must share one float type (got %s, %s, "
                         "%s)", onnxq_dtype_name(X->dtype),
@@ -217,24 +235,34 @@ static onnxq_status parse_config(oq_kctx *ctx, int op, rnn_cfg *cfg)
     cfg->seq = X->dims[layout ? 1 : 0];
     cfg->batch = X->dims[layout ? 0 : 1];
     cfg->input = X->dims[2];
-    if (W->rank != 3 || R->rank != 3 || W->dims[1] % cfg->gates)
+    /* the gate axis: 1 in the ONNX ops, 2 in DynamicQuantizeLSTM */
+    int gate_axis = dq ? 2 : 1;
+    if (W->rank != 3 || R->rank != 3 || W->dims[gate_axis] % cfg->gates)
         return oq_kfail(ctx, ONNXQ_ERR_SHAPE_MISMATCH,
-                        "W and R must have shape [directions, %d*hidden, "
-                        "...]", cfg->gates);
+                        dq ? "W and R must have shape [directions, ..., "
+                             "%d*hidden]"
+                           : "W and R must have shape [directions, %d*hidden, "
+                             "...]", cfg->gates);
     /* hidden_size is optional in the spec: W's shape tells it */
-    cfg->hidden = oq_attr_int(ctx, "hidden_size", W->dims[1] / cfg->gates);
+    cfg->hidden = oq_attr_int(ctx, "hidden_size",
+                              W->dims[gate_axis] / cfg->gates);
     if (cfg->hidden <= 0)
         return oq_kfail(ctx, ONNXQ_ERR_INVALID_MODEL,
                         "hidden_size %lld must be positive",
                         (long long)cfg->hidden);
     int64_t G = cfg->gates * cfg->hidden, H = cfg->hidden, D = cfg->dirs;
     int64_t wd[3] = {D, G, cfg->input}, rd[3] = {D, G, H};
+    if (dq) {
+        wd[1] = cfg->input;
+        wd[2] = rd[2] = G;
+        rd[1] = H;
+    }
     if (!has_shape(W, 3, wd) || !has_shape(R, 3, rd))
         return oq_kfail(ctx, ONNXQ_ERR_SHAPE_MISMATCH,
                         "W must be [%lld, %lld, %lld] and R [%lld, %lld, "
                         "%lld] for hidden_size %lld",
-                        (long long)D, (long long)G, (long long)cfg->input,
-                        (long long)D, (long long)G, (long long)H,
+                        (long long)wd[0], (long long)wd[1], (long long)wd[2],
+                        (long long)rd[0], (long long)rd[1], (long long)rd[2],
                         (long long)H);
     const oq_tensor *B = oq_in(ctx, 3);
     int64_t bd[2] = {D, 2 * G};
@@ -263,7 +291,7 @@ static onnxq_status parse_config(oq_kctx *ctx, int op, rnn_cfg *cfg)
         }
     }
     int64_t sd[3] = {layout ? cfg->batch : D, layout ? D : cfg->batch, H};
-    for (size_t i = 5; i <= (op == OP_LSTM ? 6u : 5u); i++) {
+    for (size_t i = 5; i <= (lstm ? 6u : 5u); i++) {
         const oq_tensor *s = oq_in(ctx, i);
         if (s && (s->dtype != X->dtype || !has_shape(s, 3, sd)))
             return oq_kfail(ctx, ONNXQ_ERR_SHAPE_MISMATCH,
@@ -272,7 +300,7 @@ static onnxq_status parse_config(oq_kctx *ctx, int op, rnn_cfg *cfg)
                             onnxq_dtype_name(X->dtype), (long long)sd[0],
                             (long long)sd[1], (long long)sd[2]);
     }
-    const oq_tensor *P = op == OP_LSTM ? oq_in(ctx, 7) : NULL;
+    const oq_tensor *P = lstm ? oq_in(ctx, 7) : NULL;
     int64_t pd[2] = {D, 3 * H};
     if (P && (P->dtype != X->dtype || !has_shape(P, 2, pd)))
         return oq_kfail(ctx, ONNXQ_ERR_SHAPE_MISMATCH,
@@ -288,8 +316,7 @@ static onnxq_status parse_config(oq_kctx *ctx, int op, rnn_cfg *cfg)
     }
     cfg->linear_before_reset = op == OP_GRU &&
                                oq_attr_int(ctx, "linear_before_reset", 0) != 0;
-    cfg->input_forget = op == OP_LSTM &&
-                        oq_attr_int(ctx, "input_forget", 0) != 0;
+    cfg->input_forget = lstm && oq_attr_int(ctx, "input_forget", 0) != 0;
     return parse_activations(ctx, cfg);
 }
 
@@ -518,9 +545,360 @@ static onnxq_status run_lstm(oq_kctx *ctx)
     return run_recurrent(ctx, OP_LSTM);
 }
 
+/* ---- com.microsoft DynamicQuantizeLSTM ----------------------------------- */
+/*
+ * Inputs: X, W, R, B?, sequence_lens?, initial_h?, initial_c?, P?, W_scale,
+ * W_zero_point, R_scale, R_zero_point.  W is [dirs, input, 4*H] and R
+ * [dirs, H, 4*H] (int8 or uint8, columns in gate order i o f c); their
+ * scale and zero point are per direction ([dirs]) or per column
+ * ([dirs, 4*H]; a per-column zero point must still be one value: 0 for
+ * int8, constant for uint8, as ORT demands).  Layout 0 only.
+ *
+ * ONNX Runtime defines this op by its code (LSTMBase and UniDirectionalLstm
+ * over the quantized rnn::detail::ComputeGemm), so this kernel repeats that
+ * code's float arithmetic operation by operation — float, not double as the
+ * LSTM above — because a last-bit difference in h can move a quantized
+ * value of the next step by one and the result by far more than 1e-6:
+ *   - per direction, the input of the first maxlen = max(sequence_lens)
+ *     steps (reversed per row in time for the reverse direction, steps past
+ *     a row's length left in place) is quantized as one [maxlen*batch,
+ *     input] matrix by DynamicQuantizeLinear's rule;  iofc = float(acc) *
+ *     (x_scale * w_scale[col]), acc the exact int32 product with zero points
+ *     subtracted;
+ *   - each step quantizes the previous h of all batch rows as one matrix
+ *     (the rows of finished sequences hold 0 when Y is an output, else their
+ *     last h: ORT reads the Y buffer, or Y_h's) and adds float(acc) *
+ *     (h_scale * r_scale[col]) to iofc, a multiply then an add;
+ *   - gates per ORT's GateComputations: i = f(iofc_i + c_prev*P_i, then +
+ *     (Wb+Rb)_i and clipped to +-clip, FLT_MAX when clip is absent); forget
+ *     likewise or 1 - i with input_forget; g = g(clipped c + bias);
+ *     c = c_prev*f + i*g; o = f(iofc_o + c*P_o + bias, clipped); h = h(c)*o;
+ *     Sigmoid and Tanh are MLAS's FMA3 approximations (quant.c), the other
+ *     activations ORT's functors with ORT's default alpha/beta.
+ * ORT sizes its per-step quantization by its thread count (rows split into
+ * one block per thread when batch > 4 or H <= 256); onnxq follows ORT with
+ * one intra-op thread, so results do not depend on threads.  Integer sums
+ * are exact: ORT's AVX2 u8 x s8 kernel (CPUs without VNNI) saturates pairs
+ * of products to int16, which quant.c does not imitate either; int8
+ * weights within +-63 never reach it.  (Measured: summing raw products of
+ * k = 2j, 2j+1 saturated to int16, then subtracting the zero-point terms,
+ * reproduces ORT on such a CPU bit for bit with full-range int8 weights;
+ * exact sums differ there by up to 0.4 in Y over 16 steps.)
+ */
+
+/* One direction's W or R: w - zero point transposed to [N][K], N = 4H, and
+ * the weight scale of every column. */
+typedef struct dq_mat {
+    int32_t *wt;
+    float *scale;
+    int64_t K, N;
+} dq_mat;
+
+/* Reads scale/zero point input si/si+1 of weight w (W or R) for direction d
+ * into m. */
+static onnxq_status dq_load_mat(oq_kctx *ctx, const rnn_cfg *c, size_t wi,
+                                size_t si, const char *what, int64_t d,
+                                dq_mat *m)
+{
+    const oq_tensor *w = oq_in(ctx, wi), *s = oq_in(ctx, si),
+                    *z = oq_in(ctx, si + 1);
+    int64_t D = c->dirs, N = 4 * c->hidden, K = w->dims[1];
+    if (!s || !z)
+        return oq_kfail(ctx, ONNXQ_ERR_INVALID_MODEL,
+                        "%s_scale and %s_zero_point are required", what, what);
+    const oq_tensor *p[2] = {s, z};
+    for (int i = 0; i < 2; i++)
+        if (!((p[i]->rank == 1 && p[i]->dims[0] == D) ||
+              (p[i]->rank == 2 && p[i]->dims[0] == D && p[i]->dims[1] == N)))
+            return oq_kfail(ctx, ONNXQ_ERR_SHAPE_MISMATCH,
+                            "%s_%s must be [%lld] (per direction) or [%lld, "
+                            "%lld] (per column)", what,
+                            i ? "zero_point" : "scale", (long long)D,
+                            (long long)D, (long long)N);
+    if (s->dtype != ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT ||
+        z->dtype != w->dtype)
+        return oq_kfail(ctx, ONNXQ_ERR_INVALID_MODEL,
+                        "%s_scale must be float and %s_zero_point %s",
+                        what, what, onnxq_dtype_name(w->dtype));
+    int sgn = w->dtype == ONNX__TENSOR_PROTO__DATA_TYPE__INT8;
+    size_t zn = z->rank == 2 ? (size_t)N : 1, sn = s->rank == 2 ? (size_t)N : 1;
+    int32_t zp = (int32_t)oq_get_i64(z, (size_t)d * zn);
+    /* ORT's check covers every direction: one uint8 value for all */
+    for (size_t j = 0; zn > 1 && j < oq_numel(z); j++) {
+        int64_t v = oq_get_i64(z, j);
+        if (sgn ? v != 0 : v != zp)
+            return oq_kfail(ctx, ONNXQ_ERR_UNSUPPORTED,
+                            "%s_zero_point per column must be %s", what,
+                            sgn ? "0 for int8" : "one value for uint8");
+    }
+    m->K = K;
+    m->N = N;
+    m->wt = malloc((size_t)(K * N + 1) * sizeof *m->wt);
+    m->scale = malloc((size_t)N * sizeof *m->scale);
+    if (!m->wt || !m->scale)
+        return oq_kfail(ctx, ONNXQ_ERR_OUT_OF_MEMORY, "out of memory for %s",
+                        what);
+    size_t base = (size_t)(d * K * N);
+    for (int64_t k = 0; k < K; k++)
+        for (int64_t n = 0; n < N; n++)
+            m->wt[n * K + k] =
+                (int32_t)oq_get_i64(w, base + (size_t)(k * N + n)) - zp;
+    const float *sd = s->data;
+    for (int64_t n = 0; n < N; n++)
+        m->scale[n] = sd[(size_t)d * sn + (sn > 1 ? (size_t)n : 0)];
+    return ONNXQ_OK;
+}
+
+static void dq_free_mat(dq_mat *m)
+{
+    free(m->wt);
+    free(m->scale);
+}
+
+/* out[r][n] = float(acc) * (a_scale * w_scale[n])  (+ out[r][n] when
+ * accumulating: ORT's output processor multiplies, then adds), acc the
+ * exact product of a[rows][K] (uint8, zero point za) with w. */
+static void dq_gemm(const uint8_t *a, int32_t za, float a_scale,
+                    const dq_mat *w, int64_t rows, float *out, int accumulate,
+                    int nt)
+{
+    const int64_t K = w->K, N = w->N;
+    OQ_PAR_FOR(nt, rows * N * K)
+    for (int64_t e = 0; e < rows * N; e++) {
+        const uint8_t *ar = a + (e / N) * K;
+        const int32_t *wr = w->wt + (e % N) * K;
+        int64_t acc = 0;
+        for (int64_t k = 0; k < K; k++)
+            acc += (int64_t)((int32_t)ar[k] - za) * wr[k];
+        float v = (float)(int32_t)(uint32_t)acc * (a_scale * w->scale[e % N]);
+        out[e] = accumulate ? v + out[e] : v;
+    }
+}
+
+/* ORT's float expression of activation f at x (ActivationFuncByName and the
+ * functors of rnn_activation_functors.h, whose exp and log are the float
+ * ones: the double versions miss ORT by an ulp, tests/quant shows). */
+static float dq_act(const act_fn *f, float x)
+{
+    float a = (float)f->alpha, b = (float)f->beta;
+    switch (f->kind) {
+    case ACT_SIGMOID: return oq_mlas_logistic(x);
+    case ACT_TANH: return oq_mlas_tanh(x);
+    case ACT_RELU: return x > 0.0f ? x : 0.0f;
+    case ACT_AFFINE: return a * x + b;
+    case ACT_LEAKY_RELU: return x >= 0.0f ? x : a * x;
+    case ACT_THRESHOLDED_RELU: return x > a ? x : 0.0f;
+    case ACT_SCALED_TANH: {
+        float y = 2.0f * (b * x), s;  /* Tanh(v) = 2 Sigmoid(2v) - 1 */
+        if (y >= 0.0f)
+            s = 1.0f / (1.0f + expf(-y));
+        else
+            s = expf(y) / (1.0f + expf(y));
+        return a * (2.0f * s - 1.0f);
+    }
+    case ACT_HARD_SIGMOID: {
+        float v = a * x + b;
+        v = 0.0f < v ? v : 0.0f;
+        return v < 1.0f ? v : 1.0f;
+    }
+    case ACT_ELU:
+        return x >= 0.0f ? x : a * (expf(x) - 1.0f);
+    case ACT_SOFTSIGN: return x / (1.0f + fabsf(x));
+    case ACT_SOFTPLUS: return logf(1.0f + expf(x));
+    }
+    return x;
+}
+
+/* ORT's clip_add_bias (bias present: std::min then std::max) or
+ * clip_ignore_bias. */
+static inline float dq_clip(float v, const float *bias, float clip)
+{
+    if (bias) {
+        float x = v + *bias;
+        x = x < clip ? x : clip;
+        return -clip < x ? x : -clip;
+    }
+    return v > clip ? clip : v < -clip ? -clip : v;
+}
+
+/* Buffers of one direction; sizes in the comments (S = maxlen steps). */
+typedef struct dq_dir {
+    float *x;        /* [S][batch][input] the input in this direction's order */
+    uint8_t *q;      /* [max(S*batch*input, batch*H)] quantized x, then h */
+    float *iofc;     /* [S][batch][4H] gate pre-activations */
+    float *h, *c;    /* [batch][H] state */
+    float *bias;     /* [4H] Wb + Rb, or NULL */
+} dq_dir;
+
+/* Runs direction d over all batch rows. */
+static void dq_run_dir(oq_kctx *ctx, const rnn_cfg *cf, int64_t d,
+                       const dq_mat *W, const dq_mat *R, dq_dir *b,
+                       const int64_t *lens, int64_t S, int y_out,
+                       oq_tensor *Y, oq_tensor *Yh, oq_tensor *Yc)
+{
+    const oq_tensor *X = oq_in(ctx, 0), *B = oq_in(ctx, 3), *H0 = oq_in(ctx, 5),
+                    *C0 = oq_in(ctx, 6), *P = oq_in(ctx, 7);
+    const int64_t Bn = cf->batch, I = cf->input, H = cf->hidden, G = 4 * H;
+    const int reverse = cf->reverse || d == 1;
+    const float clip = cf->clip > 0 ? (float)cf->clip : FLT_MAX;
+    const float *xd = X->data;
+    int nt = oq_threads(ctx);
+
+    for (int64_t t = 0; t < S; t++)
+        for (int64_t r = 0; r < Bn; r++) {
+            int64_t src = reverse && t < lens[r] ? lens[r] - 1 - t : t;
+            memcpy(b->x + (t * Bn + r) * I, xd + (src * Bn + r) * I,
+                   (size_t)I * sizeof(float));
+        }
+    float xs;
+    int32_t xz;
+    oq_dynamic_quantize_u8(b->x, (size_t)(S * Bn * I), b->q, &xs, &xz);
+    dq_gemm(b->q, xz, xs, W, S * Bn, b->iofc, 0, nt);
+
+    const float *bd = B ? (const float *)B->data + d * 2 * G : NULL;
+    if (bd)
+        for (int64_t k = 0; k < G; k++)
+            b->bias[k] = bd[k] + bd[G + k];
+    const float *pd = P ? (const float *)P->data + d * 3 * H : NULL;
+    for (int64_t i = 0; i < Bn * H; i++) {
+        b->h[i] = H0 ? ((const float *)H0->data)[d * Bn * H + i] : 0.0f;
+        b->c[i] = C0 ? ((const float *)C0->data)[d * Bn * H + i] : 0.0f;
+    }
+
+    for (int64_t step = 0; step < S; step++) {
+        float hs;
+        int32_t hz;
+        float *out = b->iofc + step * Bn * G;
+        oq_dynamic_quantize_u8(b->h, (size_t)(Bn * H), b->q, &hs, &hz);
+        dq_gemm(b->q, hz, hs, R, Bn, out, 1, nt);
+        for (int64_t r = 0; r < Bn; r++) {
+            float *hr = b->h + r * H, *cr = b->c + r * H;
+            if (step >= lens[r]) {
+                /* finished: Y's row is 0; without Y, ORT's next step reads
+                 * Y_h, which keeps the last h (a row of length 0 has none
+                 * there: ORT reads unset memory, onnxq 0) */
+                if (y_out || lens[r] == 0)
+                    memset(hr, 0, (size_t)H * sizeof *hr);
+                continue;
+            }
+            float *pi = out + r * G, *po = pi + H, *pf = po + H, *pc = pf + H;
+            const float *bi = bd ? b->bias : NULL, *bo = bd ? b->bias + H : NULL,
+                        *bf = bd ? b->bias + 2 * H : NULL,
+                        *bc = bd ? b->bias + 3 * H : NULL;
+            for (int64_t j = 0; j < H; j++) {
+                float vi = pi[j], vf = pf[j], vo = po[j];
+                if (pd)
+                    vi += cr[j] * pd[j];
+                float gi = dq_act(&cf->act[d][0],
+                                  dq_clip(vi, bi ? bi + j : NULL, clip));
+                float gf;
+                if (cf->input_forget) {
+                    gf = 1.0f - gi;
+                } else {
+                    if (pd)
+                        vf += cr[j] * pd[2 * H + j];
+                    gf = dq_act(&cf->act[d][0],
+                                dq_clip(vf, bf ? bf + j : NULL, clip));
+                }
+                float gc = dq_act(&cf->act[d][1],
+                                  dq_clip(pc[j], bc ? bc + j : NULL, clip));
+                cr[j] = cr[j] * gf + gi * gc;
+                if (pd)
+                    vo += cr[j] * pd[H + j];
+                float go = dq_act(&cf->act[d][0],
+                                  dq_clip(vo, bo ? bo + j : NULL, clip));
+                hr[j] = dq_act(&cf->act[d][2], cr[j]) * go;
+            }
+            if (Y) {
+                int64_t t = reverse ? lens[r] - 1 - step : step;
+                memcpy((float *)Y->data + ((t * cf->dirs + d) * Bn + r) * H,
+                       hr, (size_t)H * sizeof *hr);
+            }
+            /* the row's last step gives Y_h and Y_c (rows of length 0 keep
+             * the zeros oq_output wrote) */
+            if (step == lens[r] - 1) {
+                size_t at = (size_t)((d * Bn + r) * H);
+                if (Yh)
+                    memcpy((float *)Yh->data + at, hr, (size_t)H * sizeof *hr);
+                if (Yc)
+                    memcpy((float *)Yc->data + at, cr, (size_t)H * sizeof *cr);
+            }
+        }
+    }
+}
+
+static onnxq_status run_dq_lstm(oq_kctx *ctx)
+{
+    rnn_cfg cfg;
+    onnxq_status st = parse_config(ctx, OP_DQLSTM, &cfg);
+    if (st != ONNXQ_OK)
+        return st;
+    const int64_t S = cfg.seq, Bn = cfg.batch, D = cfg.dirs, H = cfg.hidden,
+                  I = cfg.input;
+    int64_t ydims[4] = {S, D, Bn, H}, sdims[3] = {D, Bn, H};
+    oq_tensor *outs[3] = {NULL, NULL, NULL};
+    for (size_t i = 0; i < 3 && i < ctx->n_out; i++) {
+        outs[i] = oq_output(ctx, i, ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT,
+                            i ? 3 : 4, i ? sdims : ydims);
+        if (!outs[i])
+            return oq_failed(ctx);
+    }
+    /* ORT's choices depend on whether Y is wanted, not only on its shape */
+    int y_out = ctx->node->n_output > 0 && ctx->node->output[0][0] != '\0';
+
+    const oq_tensor *sl = oq_in(ctx, 4);
+    int64_t *lens = malloc((size_t)(Bn ? Bn : 1) * sizeof *lens), maxlen = 0;
+    if (!lens)
+        return oq_kfail(ctx, ONNXQ_ERR_OUT_OF_MEMORY, "out of memory");
+    for (int64_t r = 0; r < Bn; r++) {
+        lens[r] = sl ? oq_get_i64(sl, (size_t)r) : S;
+        maxlen = lens[r] > maxlen ? lens[r] : maxlen;
+    }
+    dq_mat W = {NULL, NULL, 0, 0}, R = {NULL, NULL, 0, 0};
+    dq_dir b = {NULL, NULL, NULL, NULL, NULL, NULL};
+    int64_t G = 4 * H, qn = maxlen * Bn * I > Bn * H ? maxlen * Bn * I : Bn * H;
+    b.x = malloc((size_t)(maxlen * Bn * I + 1) * sizeof *b.x);
+    b.q = malloc((size_t)(qn + 1));
+    b.iofc = malloc((size_t)(maxlen * Bn * G + 1) * sizeof *b.iofc);
+    b.h = malloc((size_t)(Bn * H + 1) * sizeof *b.h);
+    b.c = malloc((size_t)(Bn * H + 1) * sizeof *b.c);
+    b.bias = malloc((size_t)G * sizeof *b.bias);
+    if (!b.x || !b.q || !b.iofc || !b.h || !b.c || !b.bias) {
+        st = oq_kfail(ctx, ONNXQ_ERR_OUT_OF_MEMORY, "out of memory for "
+                      "%lld x %lld x %lld work buffers", (long long)S,
+                      (long long)Bn, (long long)G);
+        goto done;
+    }
+    /* the directions share the buffers: ORT runs them one after the other */
+    for (int64_t d = 0; d < D && st == ONNXQ_OK; d++) {
+        if ((st = dq_load_mat(ctx, &cfg, 1, 8, "W", d, &W)) != ONNXQ_OK ||
+            (st = dq_load_mat(ctx, &cfg, 2, 10, "R", d, &R)) != ONNXQ_OK)
+            break;
+        if (maxlen > 0)
+            dq_run_dir(ctx, &cfg, d, &W, &R, &b, lens, maxlen, y_out, outs[0],
+                       outs[1], outs[2]);
+        dq_free_mat(&W);
+        dq_free_mat(&R);
+        memset(&W, 0, sizeof W);
+        memset(&R, 0, sizeof R);
+    }
+done:
+    dq_free_mat(&W);
+    dq_free_mat(&R);
+    free(b.x);
+    free(b.q);
+    free(b.iofc);
+    free(b.h);
+    free(b.c);
+    free(b.bias);
+    free(lens);
+    return st;
+}
+
 OQ_KERNEL_TABLE(oq_ref_rnn_kernels) = {
     {"", "RNN", 7, 21, run_rnn},
     {"", "GRU", 7, 21, run_gru},
     {"", "LSTM", 7, 21, run_lstm},
+    {"com.microsoft", "DynamicQuantizeLSTM", 1, 1, run_dq_lstm},
     {NULL, NULL, 0, 0, NULL},
 };
