@@ -6,6 +6,13 @@
 # The shapes fix symbolic input dims (e.g. feat=1,300,80).  Inputs are made
 # once with `onnxq` (deterministic) and fed to both engines.  Prints one table
 # row per engine and the ratio ORT / onnxq (above 1: onnxq is faster).
+#
+# Memory: each engine's process runs under /usr/bin/time, whose maximum
+# resident set size (peak RSS, whole process: runtime, model, weights,
+# intermediate tensors) is printed for both.  The node process also holds
+# node itself and the onnxruntime-node library: "ORT base" is the peak RSS
+# of a node process that only loads onnxruntime-node, so ORT minus base is
+# what the model costs there.  onnxq's line also gives its planned arena.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 onnxq=${ONNXQ:-$here/build/onnxq}
@@ -46,13 +53,25 @@ for vi in m.graph.input:
     np.save(f"{out}/{vi.name}.npy", x)
 PY
 
-ort_line=$(node "$here/tests/oracle/run.js" "$model" --inputs "$tmp" --threads "$threads" --bench "$runs")
+ort_line=$(/usr/bin/time -f 'max_rss_kb=%M' -o "$tmp/ort.time" \
+           node "$here/tests/oracle/run.js" "$model" --inputs "$tmp" --threads "$threads" --bench "$runs")
 ort_median=$(sed -n 's/.*ort_median_ms=\([0-9.]*\).*/\1/p' <<<"$ort_line")
 ort_min=$(sed -n 's/.*ort_min_ms=\([0-9.]*\).*/\1/p' <<<"$ort_line")
-oq_json=$("$onnxq" bench "$model" --inputs "$tmp" --threads "$threads" --runs "$runs" --json)
+ort_rss=$(sed -n 's/.*max_rss_kb=\([0-9]*\).*/\1/p' "$tmp/ort.time")
+/usr/bin/time -f 'max_rss_kb=%M' -o "$tmp/base.time" \
+    node -e "require('$here/tests/oracle/node_modules/onnxruntime-node')"
+base_rss=$(sed -n 's/.*max_rss_kb=\([0-9]*\).*/\1/p' "$tmp/base.time")
+oq_json=$(/usr/bin/time -f 'max_rss_kb=%M' -o "$tmp/oq.time" \
+          "$onnxq" bench "$model" --inputs "$tmp" --threads "$threads" --runs "$runs" --json)
+oq_rss=$(sed -n 's/.*max_rss_kb=\([0-9]*\).*/\1/p' "$tmp/oq.time")
 oq_median=$(/usr/bin/python3 -c 'import json,sys; print("%.3f" % json.load(sys.stdin)["median_ms"])' <<<"$oq_json")
 oq_min=$(/usr/bin/python3 -c 'import json,sys; print("%.3f" % json.load(sys.stdin)["min_ms"])' <<<"$oq_json")
-printf '%-14s %12s %12s\n' engine "median ms" "min ms"
-printf '%-14s %12s %12s\n' "onnxruntime" "$ort_median" "$ort_min"
-printf '%-14s %12s %12s\n' "onnxq" "$oq_median" "$oq_min"
+oq_arena=$(/usr/bin/python3 -c 'import json,sys; print("%.1f" % (json.load(sys.stdin).get("planned_arena_bytes", 0) / 1048576))' <<<"$oq_json")
+mib() { awk -v k="$1" 'BEGIN {printf "%.1f", k / 1024}'; }
+printf '%-14s %12s %12s %14s\n' engine "median ms" "min ms" "peak RSS MiB"
+printf '%-14s %12s %12s %14s\n' "onnxruntime" "$ort_median" "$ort_min" "$(mib "$ort_rss")"
+printf '%-14s %12s %12s %14s\n' "onnxq" "$oq_median" "$oq_min" "$(mib "$oq_rss")"
+printf 'ORT base (node + onnxruntime-node loaded): %s MiB; ORT model share: %s MiB\n' \
+    "$(mib "$base_rss")" "$(mib $((ort_rss - base_rss)))"
+printf 'arena of onnxq (planned intermediate tensors and scratch): %s MiB\n' "$oq_arena"
 /usr/bin/python3 -c "print('ratio ORT/onnxq (median): %.2f' % ($ort_median / $oq_median))"

@@ -15,10 +15,12 @@ debs=(
   libdnnl-dev               # fast kernels (oneDNN 2.6)
   libsndfile1-dev libsoxr-dev libkissfft-dev
   libcjson-dev
+  libpng-dev libjpeg62-turbo-dev   # calibration images (onnxq static --calib-images)
   zlib1g-dev                # .npz (zip) archives
   clang libclang-rt-14-dev  # libFuzzer and sanitizer runtimes
   libomp-14-dev             # OpenMP for the clang (fuzz) build
   python3-numpy python3-torchaudio
+  chromium                  # renders the HTML reports in a test (headless)
 )
 # Node.js and npm run the ONNX Runtime oracle; a machine that already has
 # them from elsewhere (e.g. NodeSource) keeps its own.

@@ -7,7 +7,7 @@
  * tool would write for the same ranges:
  *   - the real range always contains 0: rmin = min(rmin, 0), rmax = max(rmax, 0)
  *   - symmetric: rmax = max(|rmin|, |rmax|), rmin = -rmax, zero point = middle
- *     of the integer range (0 for int8 [-127, 127], 128 for uint8 [0, 255])
+ *     of the integer range (0 for int8 [-127, 127], 127 for uint8 [0, 254])
  *   - scale = (rmax - rmin) / (qmax - qmin), divided in double and stored as
  *     float; a scale below FLT_MIN becomes 1 with zero point 0
  *   - zero point = round_half_even(qmin - rmin / scale)
@@ -15,7 +15,9 @@
  *     x / scale divided in float
  *   - bias: int32, scale = input scale * weight scale (per channel if the
  *     weight is), zero point 0
- * Integer ranges:  uint8 [0, 255], reduce_range [0, 127];
+ *   - weights are clipped to the type's full range ([-128, 127] / [0, 255])
+ *     after rounding, as quantize_nparray does
+ * Integer ranges:  uint8 [0, 255], symmetric [0, 254], reduce_range [0, 127];
  *                  int8 [-128, 127], symmetric [-127, 127], reduce_range
  *                  [-64, 64] (symmetric or not).
  */

@@ -85,6 +85,12 @@ onnxq_status onnxq_session_run(onnxq_session *s, const onnxq_tensor *inputs,
  * weights not counted). */
 size_t onnxq_session_peak_bytes(const onnxq_session *s);
 
+/* Bytes of the arena the session planned for its intermediate tensors and
+ * kernels' scratch (one buffer, placed by lifetime on the first run with a
+ * set of input shapes and reused by later runs with the same shapes); 0
+ * before the first run. */
+size_t onnxq_session_planned_bytes(const onnxq_session *s);
+
 void onnxq_tensors_free(onnxq_tensor *t, size_t n);
 
 /* With the profile option: time spent per op type over all runs so far,

@@ -25,6 +25,12 @@ int cmd_save(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 int cmd_fbank(int argc, char **argv);
+int cmd_preprocess(int argc, char **argv);
+int cmd_compare(int argc, char **argv);
+int cmd_fp16(int argc, char **argv);
+int cmd_static(int argc, char **argv);
+int cmd_dynamic(int argc, char **argv);
+int cmd_tune(int argc, char **argv);
 
 /* Prints "onnxq CMD: message" on stderr and returns CLI_ERROR. */
 int cli_fail(const char *cmd, const char *fmt, ...)

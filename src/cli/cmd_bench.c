@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
+#include <sys/resource.h>
 
 #include "cli.h"
 #include "cli_inputs.h"
@@ -155,6 +156,12 @@ int cmd_bench(int argc, char **argv)
     for (size_t i = 0; i < n_ops; i++)
         total += ops[i].total_ms;
     size_t peak = onnxq_session_peak_bytes(s);
+    size_t planned = onnxq_session_planned_bytes(s);
+    /* the whole process at its peak (model, weights, arena, oneDNN): the
+     * figure to hold against another engine's process */
+    struct rusage ru;
+    double rss_mib = getrusage(RUSAGE_SELF, &ru) == 0
+                         ? (double)ru.ru_maxrss / 1024.0 : 0;
     if (json) {
         cJSON *o = cJSON_CreateObject();
         cJSON_AddStringToObject(o, "model", path);
@@ -163,6 +170,8 @@ int cmd_bench(int argc, char **argv)
         cJSON_AddNumberToObject(o, "median_ms", median);
         cJSON_AddNumberToObject(o, "min_ms", times[0]);
         cJSON_AddNumberToObject(o, "peak_intermediate_bytes", (double)peak);
+        cJSON_AddNumberToObject(o, "planned_arena_bytes", (double)planned);
+        cJSON_AddNumberToObject(o, "peak_rss_mib", rss_mib);
         cJSON *arr = cJSON_AddArrayToObject(o, "ops");
         for (size_t i = 0; i < n_ops; i++) {
             cJSON *e = cJSON_CreateObject();
@@ -189,6 +198,9 @@ int cmd_bench(int argc, char **argv)
         printf("latency:      median %.3f ms, min %.3f ms\n", median, times[0]);
         printf("peak memory:  %.2f MiB of intermediate tensors\n",
                (double)peak / (1024.0 * 1024));
+        printf("arena:        %.2f MiB planned (tensors and kernel scratch)\n",
+               (double)planned / (1024.0 * 1024));
+        printf("peak RSS:     %.1f MiB (whole process)\n", rss_mib);
         printf("top ops:\n");
         for (size_t i = 0; i < n_ops && i < 10; i++)
             printf("  %-24s %8.3f ms/run  %5.1f%%\n", ops[i].op_type,

@@ -20,6 +20,12 @@ static const command commands[] = {
     {"run", cmd_run, "run a model on inputs from files (or generated ones)"},
     {"bench", cmd_bench, "time a model: latency, peak memory, top ops"},
     {"fbank", cmd_fbank, "audio file to Kaldi fbank features (.npy), as torchaudio"},
+    {"preprocess", cmd_preprocess, "clean a model up before quantizing (fold, fuse, upgrade opset)"},
+    {"compare", cmd_compare, "float vs quantized model: accuracy per output/layer, latency"},
+    {"fp16", cmd_fp16, "convert a float32 model to float16 (or bfloat16)"},
+    {"dynamic", cmd_dynamic, "int8 dynamic quantization (weights 8-bit, activations at run time)"},
+    {"static", cmd_static, "int8 static quantization calibrated on real data (wav, images, tensors)"},
+    {"tune", cmd_tune, "search quantization settings for the fastest model within an accuracy bound"},
 };
 enum { N_COMMANDS = sizeof commands / sizeof commands[0] };
 

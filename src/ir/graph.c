@@ -41,7 +41,10 @@ struct onnxq_graph {
     onnxq_value *values;
     size_t n_values, cap_values;
     oq_strmap index;           /* name -> index in values */
-    node_subgraphs *subs;      /* [n_node] */
+    node_subgraphs *subs;      /* [n_subs] */
+    size_t n_subs;             /* node count when built: the proto may have
+                                  been edited since (destroy must not read
+                                  its new count) */
     const char **outer_refs;   /* names this graph takes from outer scopes */
     size_t n_outer_refs, cap_outer_refs;
     oq_strmap outer_ref_set;
@@ -198,6 +201,7 @@ static onnxq_status build(onnxq_model *model, Onnx__GraphProto *proto,
     g->outer = outer;
     g->path = oq_strdup(path);
     g->subs = calloc(proto->n_node ? proto->n_node : 1, sizeof *g->subs);
+    g->n_subs = proto->n_node;
     if (!g->path || !g->subs)
         goto oom;
 
@@ -346,7 +350,7 @@ void onnxq_graph_destroy(onnxq_graph *g)
     if (!g)
         return;
     if (g->subs)
-        for (size_t n = 0; n < g->proto->n_node; n++) {
+        for (size_t n = 0; n < g->n_subs; n++) {
             for (size_t k = 0; k < g->subs[n].n; k++)
                 onnxq_graph_destroy(g->subs[n].graphs[k]);
             free(g->subs[n].graphs);
@@ -389,13 +393,13 @@ const char *onnxq_graph_node_label(const onnxq_graph *g, size_t i)
 
 size_t onnxq_graph_subgraph_count(const onnxq_graph *g, size_t node)
 {
-    return node < g->proto->n_node ? g->subs[node].n : 0;
+    return node < g->n_subs ? g->subs[node].n : 0;
 }
 
 const onnxq_graph *onnxq_graph_subgraph(const onnxq_graph *g, size_t node,
                                         size_t k, const char **attr_name)
 {
-    if (node >= g->proto->n_node || k >= g->subs[node].n)
+    if (node >= g->n_subs || k >= g->subs[node].n)
         return NULL;
     if (attr_name)
         *attr_name = g->subs[node].attr_names[k];
@@ -656,21 +660,14 @@ onnxq_status onnxq_model_sort(onnxq_model *model, onnxq_error *err)
 
 /* ---- dead code ------------------------------------------------------------ */
 
-/* Marks live nodes of g and removes the rest and unused initializers.
- * Subgraphs are handled on the next round (their outer refs keep the
- * holding node's inputs alive through implicit uses). */
+/* Marks live nodes of g and removes the rest and unused initializers, then
+ * does the same in the subgraphs of the nodes kept.  What a subgraph stops
+ * reading from outer scope frees outer values on the next round. */
 static onnxq_status prune_graph(onnxq_graph *g, size_t *nodes_out,
                                 size_t *inits_out, onnxq_error *err)
 {
     Onnx__GraphProto *p = g->proto;
     size_t n = p->n_node;
-    for (size_t i = 0; i < n; i++)
-        for (size_t k = 0; k < g->subs[i].n; k++) {
-            onnxq_status st = prune_graph(g->subs[i].graphs[k], nodes_out,
-                                          inits_out, err);
-            if (st != ONNXQ_OK)
-                return st;
-        }
     char *live = calloc(n ? n : 1, 1);
     size_t *stack = malloc((n ? n : 1) * sizeof *stack);
     char *value_live = calloc(g->n_values ? g->n_values : 1, 1);
@@ -721,12 +718,26 @@ static onnxq_status prune_graph(onnxq_graph *g, size_t *nodes_out,
             }
         }
     }
+    /* The index's keys are borrowed from the nodes and initializers being
+     * removed: they are freed only after the last lookup below. */
+    Onnx__NodeProto **gone_nodes = malloc((n ? n : 1) * sizeof *gone_nodes);
+    Onnx__TensorProto **gone_inits =
+        malloc((p->n_initializer ? p->n_initializer : 1) * sizeof *gone_inits);
+    size_t n_gone_nodes = 0, n_gone_inits = 0;
+    if (!gone_nodes || !gone_inits) {
+        free(gone_nodes);
+        free(gone_inits);
+        free(live);
+        free(stack);
+        free(value_live);
+        return onnxq_error_set(err, ONNXQ_ERR_OUT_OF_MEMORY, "out of memory");
+    }
     size_t kept = 0;
     for (size_t i = 0; i < n; i++) {
         if (live[i])
             p->node[kept++] = p->node[i];
         else {
-            onnx__node_proto__free_unpacked(p->node[i], NULL);
+            gone_nodes[n_gone_nodes++] = p->node[i];
             ++*nodes_out;
         }
     }
@@ -746,15 +757,28 @@ static onnxq_status prune_graph(onnxq_graph *g, size_t *nodes_out,
         if (used)
             p->initializer[kept++] = t;
         else {
-            onnx__tensor_proto__free_unpacked(t, NULL);
+            gone_inits[n_gone_inits++] = t;
             ++*inits_out;
         }
     }
     p->n_initializer = kept;
+    /* Subgraphs of live nodes last: the marking above read their outer
+     * refs, which point into their nodes, and a subgraph of a dead node is
+     * freed with it. */
+    onnxq_status st = ONNXQ_OK;
+    for (size_t i = 0; i < n && st == ONNXQ_OK; i++)
+        for (size_t k = 0; live[i] && k < g->subs[i].n && st == ONNXQ_OK; k++)
+            st = prune_graph(g->subs[i].graphs[k], nodes_out, inits_out, err);
+    for (size_t i = 0; i < n_gone_nodes; i++)
+        onnx__node_proto__free_unpacked(gone_nodes[i], NULL);
+    for (size_t i = 0; i < n_gone_inits; i++)
+        onnx__tensor_proto__free_unpacked(gone_inits[i], NULL);
+    free(gone_nodes);
+    free(gone_inits);
     free(live);
     free(stack);
     free(value_live);
-    return ONNXQ_OK;
+    return st;
 }
 
 onnxq_status onnxq_model_remove_dead(onnxq_model *model, size_t *removed_nodes,

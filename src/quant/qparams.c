@@ -21,8 +21,10 @@ onnxq_status onnxq_qrange(int32_t dtype, int symmetric, int reduce_range,
                           int32_t *qmin, int32_t *qmax, onnxq_error *err)
 {
     if (dtype == T_UINT8) {
+        /* the tool's ONNX_INT_TYPE_SYMMETRIC_RANGE gives uint8 [0, 254] so
+         * that the zero point (127) is the exact middle */
         *qmin = 0;
-        *qmax = reduce_range ? 127 : 255;
+        *qmax = reduce_range ? 127 : symmetric ? 254 : 255;
         return ONNXQ_OK;
     }
     if (dtype == T_INT8) {
@@ -130,6 +132,8 @@ onnxq_status onnxq_quantize_weight(const char *name, const float *w,
                                    &qmax, err);
     if (st != ONNXQ_OK)
         return onnxq_error_prefix(err, "weight '%s'", name);
+    int32_t tmin = dtype == T_UINT8 ? 0 : -128;
+    int32_t tmax = dtype == T_UINT8 ? 255 : 127;
     if (axis >= (int)rank)
         return onnxq_error_set(err, ONNXQ_ERR_INVALID_ARGUMENT,
                                "weight '%s': channel axis %d but rank %zu",
@@ -195,10 +199,12 @@ onnxq_status onnxq_quantize_weight(const char *name, const float *w,
         }
         out->rmins[c] = mn < 0.0f ? mn : 0.0f;
         out->rmaxs[c] = mx > 0.0f ? mx : 0.0f;
+        /* quantize_nparray clips to the type's full range, not to
+         * [qmin, qmax] (values land inside it anyway up to rounding) */
         for (size_t o = 0; o < outer; o++) {
             size_t at = (o * channels + c) * inner;
             onnxq_quantize_values(w + at, inner, out->scales[c],
-                                  out->zero_points[c], qmin, qmax, dtype,
+                                  out->zero_points[c], tmin, tmax, dtype,
                                   (char *)out->data + at);
         }
     }

@@ -3,14 +3,27 @@
  *
  * Preparing a session resolves a kernel for every node of every (sub)graph,
  * so an unsupported op fails before anything runs; computes a topological
- * order; turns initializers and Constant values into tensors once; and
- * records, for every value, the position of its last use so its buffer is
- * freed as soon as nothing needs it (peak memory is reported).
+ * order; turns initializers and Constant values into tensors once (Constant
+ * nodes then never run, and fast kernels see their values as constants);
+ * fuses Conv with a following Add and/or activation (fuse_conv.c; not with
+ * an observer, which must see every tensor); and records, for every value,
+ * the position of its last use so its buffer is freed as soon as nothing
+ * needs it (peak memory is reported).
+ *
+ * Memory: the main graph runs from one arena.  The first run with a set of
+ * input shapes records each planned allocation (intermediate tensors, and
+ * kernels' oq_scratch) with its lifetime in steps; offsets are then placed
+ * by lifetime, and later runs with the same shapes take every buffer from
+ * the arena in the same order (mem_plan below), so they call no allocator
+ * for tensor data or per-node bookkeeping (run buffers are made once per
+ * graph).  Graph outputs are malloc'd, as they are handed to the caller.
+ * oq_output zero-fills; kernels that write every element use
+ * oq_output_raw.
  *
  * Running keeps one slot per value of the graph ("env"); subgraphs of If,
  * Loop and Scan run with their own env whose outer link resolves outer-scope names.
- * Shapes come from the kernels themselves as they allocate outputs, so a new
- * input shape needs no re-planning.
+ * Shapes come from the kernels themselves as they allocate outputs; a new
+ * input shape only makes the memory plan record again.
  */
 #include <math.h>
 #include <stdarg.h>
@@ -18,12 +31,17 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#ifdef __GLIBC__ /* defined by the headers above */
+#include <malloc.h>
+#endif
 
 #include "onnxq/graph.h"
 #include "onnxq/runtime.h"
 #include "onnxq/tensor.h"
+#include "fuse_conv.h"
 #include "oq_util.h"
 #include "registry.h"
+#include "fuse_qdq.h"
 
 enum { ALIGN = 64 };
 
@@ -40,12 +58,65 @@ typedef struct exec_graph {
     size_t *order;               /* [n_nodes] topological */
     size_t *last_use;            /* [n_values] position in order; SIZE_MAX =
                                     keep (graph output or constant) */
-    oq_tensor **consts;          /* [n_values] initializers, else NULL */
+    oq_tensor **consts;          /* [n_values] initializers and folded
+                                    Constant values, else NULL */
     struct exec_graph ***subs;   /* [n_nodes][k] */
+    char *skip;                  /* [n_nodes] computed at preparation (a
+                                    Constant) or absorbed by a fusion */
+    size_t *out_vi;              /* [n_nodes * max_out] value of each output
+                                    kept in the env, SIZE_MAX: dropped */
+    size_t max_in, max_out;      /* most inputs/outputs of a node */
+    /* run buffers, made once: a graph never runs twice at the same time */
+    oq_tensor **slots;           /* [n_values] */
+    oq_tensor *store;            /* [n_values] node outputs' tensors */
+    char *owned;                 /* [n_values] 0 borrowed, 1 malloc'd data,
+                                    2 data in the session's arena */
+    size_t *req;                 /* [n_values] plan request of the data */
+    const oq_tensor **ins;       /* [max_in] */
+    oq_tensor *outs;             /* [max_out] */
+    char *allocated;             /* [max_out] */
+    char *planned;               /* [max_out] */
+    /* Conv fusions (fuse_conv.h): at a head node the fused FusedConv runs
+     * instead of the Conv, and the nodes it absorbed are skipped, unless
+     * its Z does not fit this run's shapes (fused_now = 0) */
+    oq_conv_fusion *fusions;
+    size_t n_fusions;
+    oq_conv_fusion **fusion_at;  /* [n_nodes] at its head, else NULL */
+    size_t *absorbed_by;         /* [n_nodes] head + 1, or 0 */
+    char *fused_now;             /* [n_nodes] the head ran fused this run */
+    const oq_fast_kernel **f_fast; /* [n_nodes] the fused node's kernel */
+    void **f_state;
+    size_t *f_out_vi;            /* [n_nodes] value the fused node makes */
+    const oq_kernel *fused_ref;  /* FusedConv's reference kernel */
 } exec_graph;
+
+/* The memory plan of the main graph for one set of input shapes.  The
+ * first run with those shapes records every planned allocation (node
+ * outputs that are not graph outputs, and kernels' scratch) with the step
+ * it is made at and the step it is freed at; offsets in one arena are then
+ * given by lifetime (largest first, lowest free offset), and later runs
+ * take their buffers from the arena in the same order.  A request that
+ * does not match the plan (a shape that depends on values) gets its own
+ * malloc'd buffer and the next run records again. */
+typedef struct mem_req {
+    size_t step, end;            /* allocated at, last needed at (steps) */
+    size_t bytes, off;
+} mem_req;
+
+typedef struct mem_plan {
+    int64_t *key;                /* dtype, rank, dims[8] per input */
+    size_t key_len;
+    mem_req *reqs;
+    size_t n_reqs, cap_reqs;
+    char *arena;
+    size_t arena_bytes, arena_cap;
+    size_t cursor;               /* next request when replaying */
+    int recording, stale, failed;
+} mem_plan;
 
 struct onnxq_session {
     onnxq_model *model;
+    onnxq_model *fused;          /* QDQ fusion's private copy (fuse_qdq.c) */
     onnxq_graph *view;
     exec_graph *main;
     onnxq_session_options opts;
@@ -54,12 +125,13 @@ struct onnxq_session {
     size_t live_bytes, peak_bytes;
     onnxq_op_time *times;        /* profile: per op type */
     size_t n_times;
+    mem_plan plan;               /* main graph's buffers */
 };
 
 typedef struct env {
     exec_graph *eg;
     oq_tensor **slots;   /* [n_values] */
-    char *owned;         /* [n_values] slot's tensor is ours to free */
+    char *owned;         /* [n_values] as exec_graph.owned */
     const struct env *outer;
 } env;
 
@@ -83,12 +155,22 @@ uint16_t onnxq_float_to_half(float f) { return oq_float_to_half(f); }
 float onnxq_bfloat16_to_float(uint16_t b) { return oq_bfloat16_to_float(b); }
 uint16_t onnxq_float_to_bfloat16(float f) { return oq_float_to_bfloat16(f); }
 
-static void *alloc_data(size_t bytes)
+static size_t round_align(size_t bytes)
 {
     size_t n = (bytes + ALIGN - 1) / ALIGN * ALIGN;
-    void *p = aligned_alloc(ALIGN, n ? n : ALIGN);
+    return n ? n : ALIGN;
+}
+
+static void *alloc_raw(size_t bytes)
+{
+    return aligned_alloc(ALIGN, round_align(bytes));
+}
+
+static void *alloc_data(size_t bytes)
+{
+    void *p = alloc_raw(bytes);
     if (p)
-        memset(p, 0, n ? n : ALIGN);
+        memset(p, 0, round_align(bytes));
     return p;
 }
 
@@ -135,8 +217,29 @@ static void destroy_exec(exec_graph *eg)
         for (size_t n = 0; n < eg->n_nodes; n++)
             if (eg->fast[n] && eg->fast[n]->release)
                 eg->fast[n]->release(eg->state[n]);
+    if (eg->f_fast)
+        for (size_t n = 0; n < eg->n_nodes; n++)
+            if (eg->f_fast[n] && eg->f_fast[n]->release)
+                eg->f_fast[n]->release(eg->f_state[n]);
+    oq_fuse_conv_free(eg->fusions, eg->n_fusions);
+    free(eg->fusion_at);
+    free(eg->absorbed_by);
+    free(eg->fused_now);
+    free(eg->f_fast);
+    free(eg->f_state);
+    free(eg->f_out_vi);
     free(eg->fast);
     free(eg->state);
+    free(eg->skip);
+    free(eg->out_vi);
+    free(eg->slots);
+    free(eg->store);
+    free(eg->owned);
+    free(eg->req);
+    free(eg->ins);
+    free(eg->outs);
+    free(eg->allocated);
+    free(eg->planned);
     free(eg->subs);
     free(eg->consts);
     free(eg->kernels);
@@ -181,12 +284,12 @@ static onnxq_status const_tensor(onnxq_model *m, const Onnx__TensorProto *tp,
     return ONNXQ_OK;
 }
 
-/* Offers node n to the fast kernels for its op, best first; the first whose
- * prepare accepts it runs it. */
-static onnxq_status choose_fast(exec_graph *eg, size_t n,
-                                const Onnx__NodeProto *node,
-                                const char *domain, int64_t opset,
-                                onnxq_error *err)
+/* Offers node to the fast kernels for its op, best first; the first whose
+ * prepare accepts it runs it (*fast and *state, left alone if none). */
+static onnxq_status offer_fast(exec_graph *eg, const Onnx__NodeProto *node,
+                               const char *domain, int64_t opset,
+                               const oq_fast_kernel **fast, void **state_out,
+                               onnxq_error *err)
 {
     size_t n_fast;
     const oq_fast_kernel *const *cands =
@@ -200,7 +303,7 @@ static onnxq_status choose_fast(exec_graph *eg, size_t n,
         const onnxq_value *v = node->input[i] && node->input[i][0]
                                    ? onnxq_graph_value(eg->g, node->input[i])
                                    : NULL;
-        if (v && v->kind == ONNXQ_VALUE_INITIALIZER)
+        if (v)
             consts[i] = eg->consts[value_index(eg->g, v)];
     }
     oq_prepare_ctx p = {node, opset, consts, node->n_input, err};
@@ -209,8 +312,8 @@ static onnxq_status choose_fast(exec_graph *eg, size_t n,
         void *state = NULL;
         st = cands[k]->prepare(&p, &state);
         if (st == ONNXQ_OK) {
-            eg->fast[n] = cands[k];
-            eg->state[n] = state;
+            *fast = cands[k];
+            *state_out = state;
             break;
         }
         if (st != ONNXQ_ERR_UNSUPPORTED)
@@ -219,6 +322,102 @@ static onnxq_status choose_fast(exec_graph *eg, size_t n,
     }
     free(consts);
     return st;
+}
+
+static onnxq_status choose_fast(exec_graph *eg, size_t n,
+                                const Onnx__NodeProto *node,
+                                const char *domain, int64_t opset,
+                                onnxq_error *err)
+{
+    return offer_fast(eg, node, domain, opset, &eg->fast[n], &eg->state[n],
+                      err);
+}
+
+/* Finds the Conv fusions of eg and prepares their FusedConv nodes; a fusion
+ * whose FusedConv no fast kernel takes is dropped (the reference FusedConv
+ * would be slower than the nodes it replaces). */
+static onnxq_status prepare_fusions(onnxq_session *s, exec_graph *eg,
+                                    const size_t *pos, onnxq_error *err)
+{
+    int cf;
+    eg->fused_ref = oq_find_kernel("com.microsoft", "FusedConv", 1, &cf);
+    if (!eg->fused_ref || !eg->n_nodes)
+        return ONNXQ_OK;
+    onnxq_status st = oq_fuse_conv_find(eg->g, pos, eg->consts, eg->skip,
+                                        onnxq_model_opset(s->model, ""),
+                                        &eg->fusions, &eg->n_fusions, err);
+    if (st != ONNXQ_OK || !eg->n_fusions)
+        return st;
+    size_t nn = eg->n_nodes;
+    eg->fusion_at = calloc(nn, sizeof *eg->fusion_at);
+    eg->absorbed_by = calloc(nn, sizeof *eg->absorbed_by);
+    eg->fused_now = calloc(nn, 1);
+    eg->f_fast = calloc(nn, sizeof *eg->f_fast);
+    eg->f_state = calloc(nn, sizeof *eg->f_state);
+    eg->f_out_vi = calloc(nn, sizeof *eg->f_out_vi);
+    if (!eg->fusion_at || !eg->absorbed_by || !eg->fused_now || !eg->f_fast ||
+        !eg->f_state || !eg->f_out_vi)
+        return onnxq_error_set(err, ONNXQ_ERR_OUT_OF_MEMORY, "out of memory");
+    for (size_t i = 0; i < eg->n_fusions; i++) {
+        oq_conv_fusion *f = &eg->fusions[i];
+        size_t h = f->head;
+        st = offer_fast(eg, &f->node, f->node.domain, 1, &eg->f_fast[h],
+                        &eg->f_state[h], err);
+        if (st != ONNXQ_OK)
+            return st;
+        const onnxq_value *v = onnxq_graph_value(eg->g, f->outputs[0]);
+        if (!eg->f_fast[h] || !v)
+            continue;
+        eg->fusion_at[h] = f;
+        eg->f_out_vi[h] = value_index(eg->g, v);
+        for (size_t k = 0; k < f->n_absorbed; k++)
+            eg->absorbed_by[f->absorbed[k]] = h + 1;
+    }
+    return ONNXQ_OK;
+}
+
+static onnxq_status fold_constant(onnxq_session *s, exec_graph *eg, size_t n,
+                                  onnxq_error *err);
+
+/* The run buffers of eg and where each node's outputs go. */
+static onnxq_status make_run_buffers(exec_graph *eg)
+{
+    const onnxq_graph *g = eg->g;
+    for (size_t n = 0; n < eg->n_nodes; n++) {
+        const Onnx__NodeProto *node = onnxq_graph_node(g, n);
+        if (node->n_input > eg->max_in)
+            eg->max_in = node->n_input;
+        if (node->n_output > eg->max_out)
+            eg->max_out = node->n_output;
+    }
+    size_t nv = eg->n_values ? eg->n_values : 1;
+    /* a fused FusedConv reads up to 4 inputs, more than the Conv it
+     * replaces */
+    size_t mi = (eg->max_in > 4 ? eg->max_in : 4) + 1, mo = eg->max_out + 1;
+    eg->out_vi = malloc((eg->n_nodes ? eg->n_nodes : 1) * mo * sizeof *eg->out_vi);
+    eg->slots = calloc(nv, sizeof *eg->slots);
+    eg->store = calloc(nv, sizeof *eg->store);
+    eg->owned = calloc(nv, 1);
+    eg->req = malloc(nv * sizeof *eg->req);
+    eg->ins = calloc(mi, sizeof *eg->ins);
+    eg->outs = calloc(mo, sizeof *eg->outs);
+    eg->allocated = calloc(mo, 1);
+    eg->planned = calloc(mo, 1);
+    if (!eg->out_vi || !eg->slots || !eg->store || !eg->owned || !eg->req ||
+        !eg->ins || !eg->outs || !eg->allocated || !eg->planned)
+        return ONNXQ_ERR_OUT_OF_MEMORY;
+    for (size_t n = 0; n < eg->n_nodes; n++) {
+        const Onnx__NodeProto *node = onnxq_graph_node(g, n);
+        for (size_t o = 0; o < eg->max_out; o++) {
+            const char *name = o < node->n_output ? node->output[o] : NULL;
+            const onnxq_value *v = name && name[0] ? onnxq_graph_value(g, name)
+                                                   : NULL;
+            eg->out_vi[n * eg->max_out + o] =
+                v && v->kind == ONNXQ_VALUE_NODE_OUTPUT && v->producer == n
+                    ? value_index(g, v) : SIZE_MAX;
+        }
+    }
+    return ONNXQ_OK;
 }
 
 static onnxq_status prepare(onnxq_session *s, const onnxq_graph *g,
@@ -240,8 +439,11 @@ static onnxq_status prepare(onnxq_session *s, const onnxq_graph *g,
     eg->consts = calloc(nv, sizeof *eg->consts);
     eg->fast = calloc(nn, sizeof *eg->fast);
     eg->state = calloc(nn, sizeof *eg->state);
+    eg->skip = calloc(nn, 1);
     if (!eg->kernels || !eg->opsets || !eg->order || !eg->subs ||
-        !eg->last_use || !eg->consts || !eg->fast || !eg->state)
+        !eg->last_use || !eg->consts || !eg->fast || !eg->state || !eg->skip)
+        goto oom;
+    if (make_run_buffers(eg) != ONNXQ_OK)
         goto oom;
     for (size_t i = 0; i < eg->n_values; i++) {
         const onnxq_value *v = onnxq_graph_value_at(g, i);
@@ -270,8 +472,20 @@ static onnxq_status prepare(onnxq_session *s, const onnxq_graph *g,
         }
         eg->kernels[n] = k;
         eg->opsets[n] = opset;
-        if (!s->opts.reference_only)
-            st = choose_fast(eg, n, node, domain, opset, err);
+        /* a Constant's value is made once, here, and is then a constant
+         * input like an initializer (fast kernels pack it in prepare) */
+        if (!domain[0] && k->run && strcmp(node->op_type, "Constant") == 0 &&
+            node->n_input == 0 && node->n_output == 1) {
+            st = fold_constant(s, eg, n, err);
+            if (st != ONNXQ_OK)
+                goto fail;
+        }
+    }
+    for (size_t n = 0; n < eg->n_nodes; n++) {
+        const Onnx__NodeProto *node = onnxq_graph_node(g, n);
+        const char *domain = node->domain ? node->domain : "";
+        if (!s->opts.reference_only && !eg->skip[n])
+            st = choose_fast(eg, n, node, domain, eg->opsets[n], err);
         if (st != ONNXQ_OK)
             goto fail;
         size_t n_sub = onnxq_graph_subgraph_count(g, n);
@@ -304,7 +518,12 @@ static onnxq_status prepare(onnxq_session *s, const onnxq_graph *g,
         eg->last_use[i] = v->is_graph_output || v->kind != ONNXQ_VALUE_NODE_OUTPUT
                               ? SIZE_MAX : last;
     }
+    /* fusion hides intermediate tensors from an observer: not with one */
+    if (!s->opts.reference_only && !s->opts.observer)
+        st = prepare_fusions(s, eg, pos, err);
     free(pos);
+    if (st != ONNXQ_OK)
+        goto fail;
     *out = eg;
     return ONNXQ_OK;
 oom:
@@ -329,7 +548,11 @@ onnxq_status onnxq_session_create(onnxq_model *model,
     s->model = model;
     if (opts)
         s->opts = *opts;
-    onnxq_status st = onnxq_graph_create(model, &s->view, err);
+    /* QDQ fusion (fuse_qdq.c): a QDQ model runs from a private fused copy,
+     * which s->model then points at */
+    onnxq_status st = oq_fuse_qdq(&s->model, &s->fused, &s->opts, err);
+    if (st == ONNXQ_OK)
+        st = onnxq_graph_create(s->model, &s->view, err);
     if (st == ONNXQ_OK)
         st = prepare(s, s->view, &s->main, err);
     if (st != ONNXQ_OK) {
@@ -357,7 +580,11 @@ void onnxq_session_destroy(onnxq_session *s)
     if (!s)
         return;
     destroy_exec(s->main);
+    free(s->plan.reqs);
+    free(s->plan.key);
+    free(s->plan.arena);
     onnxq_graph_destroy(s->view);
+    onnxq_model_destroy(s->fused);
     free(s->times);
     free(s->inputs);
     free(s);
@@ -387,13 +614,57 @@ size_t onnxq_session_peak_bytes(const onnxq_session *s) { return s->peak_bytes; 
 
 /* ---- kernel context --------------------------------------------------------- */
 
+enum { MAX_SCRATCH = 16 };
+
 typedef struct run_state {
     onnxq_session *s;
-    char *allocated; /* [n_out] */
+    char *allocated;      /* [n_out] 1: malloc'd data, 2: in the arena */
+    const char *planned;  /* [n_out] output may come from the plan, or NULL */
+    mem_plan *plan;       /* the main graph's plan, or NULL */
+    size_t step;
+    size_t *out_req;      /* [n_out] plan request of each output */
+    void *scratch[MAX_SCRATCH]; /* malloc'd scratch, freed after the run */
+    size_t n_scratch, scratch_bytes;
 } run_state;
 
-oq_tensor *oq_output(oq_kctx *ctx, size_t i, int32_t dtype, int rank,
-                     const int64_t *dims)
+/* Records a planned request, or takes the next one from the arena. */
+static void *plan_take(run_state *rs, size_t bytes, int zero, size_t *req,
+                       int *in_arena)
+{
+    mem_plan *p = rs->plan;
+    *in_arena = 0;
+    *req = SIZE_MAX;
+    if (p->recording) {
+        if (p->n_reqs == p->cap_reqs) {
+            size_t cap = p->cap_reqs ? p->cap_reqs * 2 : 256;
+            mem_req *r = realloc(p->reqs, cap * sizeof *r);
+            if (!r) {
+                p->failed = 1;
+                return zero ? alloc_data(bytes) : alloc_raw(bytes);
+            }
+            p->reqs = r;
+            p->cap_reqs = cap;
+        }
+        *req = p->n_reqs;
+        p->reqs[p->n_reqs++] = (mem_req){rs->step, rs->step, bytes, 0};
+    } else {
+        while (p->cursor < p->n_reqs && p->reqs[p->cursor].step < rs->step)
+            p->cursor++;
+        if (p->cursor < p->n_reqs && p->reqs[p->cursor].step == rs->step &&
+            bytes <= p->reqs[p->cursor].bytes) {
+            char *d = p->arena + p->reqs[p->cursor++].off;
+            if (zero)
+                memset(d, 0, bytes);
+            *in_arena = 1;
+            return d;
+        }
+        p->stale = 1; /* record again next run */
+    }
+    return zero ? alloc_data(bytes) : alloc_raw(bytes);
+}
+
+static oq_tensor *alloc_output(oq_kctx *ctx, size_t i, int32_t dtype, int rank,
+                               const int64_t *dims, int zero)
 {
     run_state *rs = ctx->exec;
     if (i >= ctx->n_out) {
@@ -434,18 +705,115 @@ oq_tensor *oq_output(oq_kctx *ctx, size_t i, int32_t dtype, int rank,
                  onnxq_dtype_name(dtype));
         return NULL;
     }
-    t->data = alloc_data((size_t)numel * es);
+    int in_arena = 0;
+    size_t bytes = (size_t)numel * es;
+    if (rs->plan && rs->planned && rs->planned[i])
+        t->data = plan_take(rs, bytes, zero, &rs->out_req[i], &in_arena);
+    else
+        t->data = zero ? alloc_data(bytes) : alloc_raw(bytes);
     if (!t->data) {
         oq_kfail(ctx, ONNXQ_ERR_OUT_OF_MEMORY,
                  "out of memory for output %zu (%llu bytes)", i,
                  (unsigned long long)(numel * es));
         return NULL;
     }
-    rs->allocated[i] = 1;
+    rs->allocated[i] = in_arena ? 2 : 1;
     rs->s->live_bytes += (size_t)numel * es;
     if (rs->s->live_bytes > rs->s->peak_bytes)
         rs->s->peak_bytes = rs->s->live_bytes;
     return t;
+}
+
+oq_tensor *oq_output(oq_kctx *ctx, size_t i, int32_t dtype, int rank,
+                     const int64_t *dims)
+{
+    return alloc_output(ctx, i, dtype, rank, dims, 1);
+}
+
+oq_tensor *oq_output_raw(oq_kctx *ctx, size_t i, int32_t dtype, int rank,
+                         const int64_t *dims)
+{
+    return alloc_output(ctx, i, dtype, rank, dims, 0);
+}
+
+void *oq_scratch(oq_kctx *ctx, size_t bytes)
+{
+    run_state *rs = ctx->exec;
+    int in_arena = 0;
+    size_t req;
+    void *d = NULL;
+    if (rs->plan) {
+        d = plan_take(rs, bytes, 0, &req, &in_arena);
+    } else {
+        d = alloc_raw(bytes);
+    }
+    if (d && !in_arena) {
+        if (rs->n_scratch == MAX_SCRATCH) {
+            free(d);
+            oq_kfail(ctx, ONNXQ_ERR_INTERNAL, "more than %d scratch buffers",
+                     MAX_SCRATCH);
+            return NULL;
+        }
+        rs->scratch[rs->n_scratch++] = d;
+    }
+    if (!d) {
+        oq_kfail(ctx, ONNXQ_ERR_OUT_OF_MEMORY, "out of memory for scratch "
+                 "(%zu bytes)", bytes);
+        return NULL;
+    }
+    rs->scratch_bytes += bytes;
+    rs->s->live_bytes += bytes;
+    if (rs->s->live_bytes > rs->s->peak_bytes)
+        rs->s->peak_bytes = rs->s->live_bytes;
+    return d;
+}
+
+/* After a node's run: its scratch is given back. */
+static void drop_scratch(run_state *rs)
+{
+    for (size_t i = 0; i < rs->n_scratch; i++)
+        free(rs->scratch[i]);
+    rs->n_scratch = 0;
+    rs->s->live_bytes -= rs->scratch_bytes;
+    rs->scratch_bytes = 0;
+}
+
+/* Runs Constant node n of eg once, at preparation: its value becomes a
+ * constant of the graph and the node is skipped when the graph runs. */
+static onnxq_status fold_constant(onnxq_session *s, exec_graph *eg, size_t n,
+                                  onnxq_error *err)
+{
+    const Onnx__NodeProto *node = onnxq_graph_node(eg->g, n);
+    size_t vi = eg->out_vi[n * eg->max_out];
+    if (vi == SIZE_MAX)
+        return ONNXQ_OK; /* nothing reads it */
+    char allocated = 0;
+    oq_tensor out;
+    memset(&out, 0, sizeof out);
+    size_t req = SIZE_MAX;
+    run_state rs = {s, &allocated, NULL, NULL, 0, &req, {0}, 0, 0};
+    oq_kctx ctx = {node, eg->opsets[n], NULL, 0, 1, s->opts.n_threads, NULL,
+                   &rs, &out, err};
+    onnxq_status st = eg->kernels[n]->run(&ctx);
+    s->live_bytes = 0;
+    s->peak_bytes = 0;
+    if (st != ONNXQ_OK) {
+        if (allocated)
+            free(out.data);
+        return st;
+    }
+    if (!allocated)
+        return onnxq_error_set(err, ONNXQ_ERR_INTERNAL, "node %s (Constant): "
+                               "no value", onnxq_graph_node_label(eg->g, n));
+    oq_tensor *t = malloc(sizeof *t);
+    if (!t) {
+        free(out.data);
+        return onnxq_error_set(err, ONNXQ_ERR_OUT_OF_MEMORY, "out of memory");
+    }
+    *t = out;
+    eg->consts[vi] = t;
+    eg->skip[n] = 1;
+    return ONNXQ_OK;
 }
 
 onnxq_status oq_kfail(oq_kctx *ctx, onnxq_status status, const char *fmt, ...)
@@ -931,6 +1299,38 @@ done:
     return st;
 }
 
+/* Frees the data of value vi of e once nothing reads it any more. */
+static void release_value(onnxq_session *s, env *e, size_t vi, size_t step)
+{
+    exec_graph *eg = e->eg;
+    oq_tensor *t = e->slots[vi];
+    if (e->owned[vi] == 1)
+        free(t->data);
+    if (eg->req[vi] != SIZE_MAX && s->plan.recording && s->plan.reqs)
+        s->plan.reqs[eg->req[vi]].end = step;
+    s->live_bytes -= onnxq_tensor_nbytes(t);
+    e->slots[vi] = NULL;
+    e->owned[vi] = 0;
+    eg->req[vi] = SIZE_MAX;
+}
+
+/* Frees the inputs of node (at step) that no later node reads. */
+static void free_inputs(onnxq_session *s, env *e, const Onnx__NodeProto *node,
+                        size_t step)
+{
+    const onnxq_graph *g = e->eg->g;
+    for (size_t i = 0; i < node->n_input; i++) {
+        if (!node->input[i] || !node->input[i][0])
+            continue;
+        const onnxq_value *v = onnxq_graph_value(g, node->input[i]);
+        if (!v)
+            continue;
+        size_t vi = value_index(g, v);
+        if (e->owned[vi] && e->eg->last_use[vi] == step)
+            release_value(s, e, vi, step);
+    }
+}
+
 static onnxq_status run_graph(onnxq_session *s, exec_graph *eg,
                               const env *outer, const oq_tensor *const *inputs,
                               size_t n_inputs, oq_tensor **outputs,
@@ -939,18 +1339,15 @@ static onnxq_status run_graph(onnxq_session *s, exec_graph *eg,
     const onnxq_graph *g = eg->g;
     const Onnx__GraphProto *gp = onnxq_graph_proto(g);
     onnxq_status st = ONNXQ_OK;
-    env e = {eg, NULL, NULL, outer};
-    size_t nv = eg->n_values ? eg->n_values : 1;
-    e.slots = calloc(nv, sizeof *e.slots);
-    e.owned = calloc(nv, 1);
-    const oq_tensor **ins = NULL;
-    oq_tensor *outs = NULL;
-    char *allocated = NULL;
-    if (!e.slots || !e.owned)
-        goto oom;
-    for (size_t i = 0; i < eg->n_values; i++)
-        if (eg->consts[i])
-            e.slots[i] = eg->consts[i];
+    /* the plan covers the main graph only: subgraph values are few and
+     * their runs repeat with changing shapes */
+    mem_plan *plan = eg == s->main && !outer ? &s->plan : NULL;
+    env e = {eg, eg->slots, eg->owned, outer};
+    memset(e.owned, 0, eg->n_values ? eg->n_values : 1);
+    for (size_t i = 0; i < eg->n_values; i++) {
+        e.slots[i] = eg->consts[i];
+        eg->req[i] = SIZE_MAX;
+    }
     /* graph inputs, in order, skipping those that have an initializer when
      * fewer inputs are given (the default stays) */
     for (size_t i = 0, k = 0; i < gp->n_input; i++) {
@@ -965,12 +1362,56 @@ static onnxq_status run_graph(onnxq_session *s, exec_graph *eg,
 
     for (size_t step = 0; step < eg->n_nodes; step++) {
         size_t n = eg->order[step];
+        if (eg->skip[n])
+            continue;
         const Onnx__NodeProto *node = onnxq_graph_node(g, n);
-        ins = calloc(node->n_input + 1, sizeof *ins);
-        outs = calloc(node->n_output + 1, sizeof *outs);
-        allocated = calloc(node->n_output + 1, 1);
-        if (!ins || !outs || !allocated)
-            goto oom;
+        if (eg->absorbed_by && eg->absorbed_by[n] &&
+            eg->fused_now[eg->absorbed_by[n] - 1]) {
+            /* computed by its fusion's head: only free what it read */
+            free_inputs(s, &e, node, step);
+            continue;
+        }
+        const oq_tensor **ins = eg->ins;
+        oq_tensor *outs = eg->outs;
+        char *allocated = eg->allocated;
+        const size_t *out_vi = eg->out_vi + n * eg->max_out;
+        const oq_kernel *k = eg->kernels[n];
+        const oq_fast_kernel *fast = eg->fast[n];
+        void *state = eg->state[n];
+        int64_t opset = eg->opsets[n];
+        if (eg->fusion_at && eg->fusion_at[n]) {
+            const oq_conv_fusion *f = eg->fusion_at[n];
+            int fits;
+            if (f->kind == OQ_FUSE_HSWISH_CHAIN) {
+                const oq_tensor *x = lookup(&e, f->inputs[0]);
+                fits = x && x->dtype == ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT &&
+                       x->rank >= f->min_rank;
+            } else {
+                fits = !f->has_z ||
+                       oq_fuse_conv_z_fits(f, lookup(&e, node->input[0]),
+                                           lookup(&e, node->input[1]),
+                                           lookup(&e, f->inputs[3]));
+            }
+            eg->fused_now[n] = (char)fits;
+            if (fits) {
+                node = &f->node;
+                k = eg->fused_ref;
+                fast = eg->f_fast[n];
+                state = eg->f_state[n];
+                opset = 1;
+                out_vi = &eg->f_out_vi[n];
+            }
+        }
+        size_t out_req[eg->max_out + 1];
+        memset(ins, 0, (node->n_input + 1) * sizeof *ins);
+        memset(outs, 0, (node->n_output + 1) * sizeof *outs);
+        memset(allocated, 0, node->n_output + 1);
+        for (size_t o = 0; o < node->n_output; o++) {
+            /* graph outputs are handed to the caller: never in the arena */
+            eg->planned[o] = out_vi[o] == SIZE_MAX ||
+                             eg->last_use[out_vi[o]] != SIZE_MAX;
+            out_req[o] = SIZE_MAX;
+        }
         for (size_t i = 0; i < node->n_input; i++) {
             if (!node->input[i] || !node->input[i][0])
                 continue;
@@ -983,15 +1424,15 @@ static onnxq_status run_graph(onnxq_session *s, exec_graph *eg,
                 goto fail;
             }
         }
-        run_state rs = {s, allocated};
-        oq_kctx ctx = {node, eg->opsets[n], ins, node->n_input, node->n_output,
-                       s->opts.n_threads, eg->state[n], &rs, outs, err};
-        const oq_kernel *k = eg->kernels[n];
+        run_state rs = {s, allocated, eg->planned, plan, step, out_req, {0},
+                        0, 0};
+        oq_kctx ctx = {node, opset, ins, node->n_input, node->n_output,
+                       s->opts.n_threads, state, &rs, outs, err};
         struct timespec t0, t1;
         if (s->opts.profile)
             clock_gettime(CLOCK_MONOTONIC, &t0);
-        if (eg->fast[n])
-            st = eg->fast[n]->run(&ctx);
+        if (fast)
+            st = fast->run(&ctx);
         else if (k->run)
             st = k->run(&ctx);
         else if (strcmp(k->op_type, "If") == 0)
@@ -1000,6 +1441,7 @@ static onnxq_status run_graph(onnxq_session *s, exec_graph *eg,
             st = run_loop(s, eg, n, &e, &ctx);
         else
             st = run_scan(s, eg, n, &e, &ctx);
+        drop_scratch(&rs);
         if (s->opts.profile) {
             clock_gettime(CLOCK_MONOTONIC, &t1);
             record_time(s, node->op_type, (double)(t1.tv_sec - t0.tv_sec) * 1e3 +
@@ -1013,52 +1455,38 @@ static onnxq_status run_graph(onnxq_session *s, exec_graph *eg,
         for (size_t o = 0; o < node->n_output; o++) {
             if (!allocated[o])
                 continue;
-            oq_tensor *t = malloc(sizeof *t);
-            if (!t) {
-                free(outs[o].data);
-                st = onnxq_error_set(err, ONNXQ_ERR_OUT_OF_MEMORY, "out of memory");
+            size_t vi = out_vi[o];
+            if (st != ONNXQ_OK || vi == SIZE_MAX) {
+                if (allocated[o] == 1)
+                    free(outs[o].data);
+                if (plan && plan->recording && out_req[o] != SIZE_MAX)
+                    plan->reqs[out_req[o]].end = step;
+                s->live_bytes -= onnxq_tensor_nbytes(&outs[o]);
                 continue;
             }
-            *t = outs[o];
-            const char *name = node->output[o];
-            const onnxq_value *v = name && name[0] ? onnxq_graph_value(g, name)
-                                                   : NULL;
-            if (st != ONNXQ_OK || !v || v->kind != ONNXQ_VALUE_NODE_OUTPUT ||
-                v->producer != n) {
-                free_tensor(s, t);
-                continue;
-            }
-            size_t vi = value_index(g, v);
-            e.slots[vi] = t;
-            e.owned[vi] = 1;
+            eg->store[vi] = outs[o];
+            e.slots[vi] = &eg->store[vi];
+            e.owned[vi] = allocated[o];
+            eg->req[vi] = out_req[o];
             if (s->opts.observer &&
-                s->opts.observer(s->opts.observer_user, name, t)) {
+                s->opts.observer(s->opts.observer_user, node->output[o],
+                                 e.slots[vi])) {
                 st = onnxq_error_set(err, ONNXQ_ERR_INVALID_ARGUMENT,
                                      "run stopped by the observer at '%s'",
-                                     name);
+                                     node->output[o]);
             }
         }
-        free(ins);
-        free(outs);
-        free(allocated);
-        ins = NULL;
-        outs = NULL;
-        allocated = NULL;
         if (st != ONNXQ_OK)
             goto fail;
-        /* free what no later node reads */
-        for (size_t i = 0; i < node->n_input; i++) {
-            if (!node->input[i] || !node->input[i][0])
-                continue;
-            const onnxq_value *v = onnxq_graph_value(g, node->input[i]);
-            if (!v)
-                continue;
-            size_t vi = value_index(g, v);
-            if (e.owned[vi] && eg->last_use[vi] == step) {
-                free_tensor(s, e.slots[vi]);
-                e.slots[vi] = NULL;
-                e.owned[vi] = 0;
-            }
+        /* free what no later node reads (outputs nothing reads at all
+         * included) */
+        free_inputs(s, &e, node, step);
+        for (size_t o = 0; o < node->n_output; o++) {
+            size_t vi = out_vi[o];
+            if (vi != SIZE_MAX && e.owned[vi] &&
+                eg->last_use[vi] != SIZE_MAX &&
+                onnxq_graph_value_at(g, vi)->n_uses == 0)
+                release_value(s, &e, vi, step);
         }
     }
     for (size_t i = 0; i < gp->n_output; i++) {
@@ -1075,8 +1503,11 @@ static onnxq_status run_graph(onnxq_session *s, exec_graph *eg,
         for (size_t j = 0; j < i; j++)
             if (strcmp(gp->output[j]->name, gp->output[i]->name) == 0)
                 first = 0;
-        if (vi != SIZE_MAX && e.owned[vi] && first) {
-            outputs[i] = e.slots[vi];
+        if (vi != SIZE_MAX && e.owned[vi] == 1 && first) {
+            outputs[i] = malloc(sizeof *outputs[i]);
+            if (!outputs[i])
+                goto oom;
+            *outputs[i] = *e.slots[vi];
             e.owned[vi] = 0;
             s->live_bytes -= onnxq_tensor_nbytes(outputs[i]);
         } else {
@@ -1096,16 +1527,136 @@ fail:
             outputs[i] = NULL;
         }
 done:
-    free(ins);
-    free(outs);
-    free(allocated);
-    if (e.slots)
-        for (size_t i = 0; i < eg->n_values; i++)
-            if (e.owned && e.owned[i])
-                free_tensor(s, e.slots[i]);
-    free(e.slots);
-    free(e.owned);
+    for (size_t i = 0; i < eg->n_values; i++)
+        if (e.owned[i])
+            release_value(s, &e, i, eg->n_nodes);
     return st;
+}
+
+/* ---- the memory plan ------------------------------------------------------ */
+
+static int by_bytes_desc(const void *a, const void *b)
+{
+    const mem_req *x = *(const mem_req *const *)a, *y = *(const mem_req *const *)b;
+    if (x->bytes != y->bytes)
+        return x->bytes < y->bytes ? 1 : -1;
+    return x->step < y->step ? -1 : x->step > y->step;
+}
+
+static int by_off(const void *a, const void *b)
+{
+    const mem_req *x = *(const mem_req *const *)a, *y = *(const mem_req *const *)b;
+    return x->off < y->off ? -1 : x->off > y->off;
+}
+
+/* Gives each recorded request an offset: largest first, each at the lowest
+ * offset where it overlaps no placed request alive at the same time.
+ * Returns the arena size, or SIZE_MAX on out of memory. */
+static size_t place_requests(mem_plan *p)
+{
+    size_t n = p->n_reqs, total = 0;
+    mem_req **order = malloc((n ? n : 1) * sizeof *order);
+    mem_req **live = malloc((n ? n : 1) * sizeof *live);
+    if (!order || !live) {
+        free(order);
+        free(live);
+        return SIZE_MAX;
+    }
+    for (size_t i = 0; i < n; i++)
+        order[i] = &p->reqs[i];
+    qsort(order, n, sizeof *order, by_bytes_desc);
+    for (size_t i = 0; i < n; i++) {
+        mem_req *r = order[i];
+        size_t n_live = 0;
+        for (size_t j = 0; j < i; j++)
+            if (order[j]->step <= r->end && r->step <= order[j]->end)
+                live[n_live++] = order[j];
+        qsort(live, n_live, sizeof *live, by_off);
+        size_t need = round_align(r->bytes), off = 0;
+        for (size_t j = 0; j < n_live; j++) {
+            if (live[j]->off >= off + need)
+                break;
+            size_t end = live[j]->off + round_align(live[j]->bytes);
+            if (end > off)
+                off = end;
+        }
+        r->off = off;
+        if (off + need > total)
+            total = off + need;
+    }
+    free(order);
+    free(live);
+    return total;
+}
+
+/* Before a run of the main graph: replay the plan made for these input
+ * shapes, or record a new one. */
+static void plan_begin(onnxq_session *s, const onnxq_tensor *inputs, size_t n)
+{
+    mem_plan *p = &s->plan;
+    size_t len = n * (2 + ONNXQ_MAX_RANK);
+    int same = !p->stale && !p->recording && p->key && p->key_len == len;
+    for (size_t i = 0; same && i < n; i++) {
+        const int64_t *k = p->key + i * (2 + ONNXQ_MAX_RANK);
+        same = k[0] == inputs[i].dtype && k[1] == inputs[i].rank &&
+               memcmp(k + 2, inputs[i].dims,
+                      (size_t)inputs[i].rank * sizeof *k) == 0;
+    }
+    p->cursor = 0;
+    if (same)
+        return;
+    int64_t *key = realloc(p->key, (len ? len : 1) * sizeof *key);
+    if (!key) {
+        p->recording = 0;
+        p->n_reqs = 0;
+        p->stale = 1;
+        return;
+    }
+    p->key = key;
+    p->key_len = len;
+    for (size_t i = 0; i < n; i++) {
+        int64_t *k = key + i * (2 + ONNXQ_MAX_RANK);
+        k[0] = inputs[i].dtype;
+        k[1] = inputs[i].rank;
+        memcpy(k + 2, inputs[i].dims, sizeof inputs[i].dims);
+    }
+    p->recording = 1;
+    p->failed = 0;
+    p->stale = 0;
+    p->n_reqs = 0;
+}
+
+/* After the run: a recorded plan gets its offsets and arena. */
+static void plan_end(onnxq_session *s, onnxq_status st)
+{
+    mem_plan *p = &s->plan;
+    if (!p->recording)
+        return;
+    p->recording = 0;
+    size_t total = st == ONNXQ_OK && !p->failed ? place_requests(p) : SIZE_MAX;
+    if (total != SIZE_MAX && total > p->arena_cap) {
+        free(p->arena);
+        p->arena = alloc_raw(total);
+        p->arena_cap = p->arena ? total : 0;
+    }
+    if (total == SIZE_MAX || !p->arena) {
+        p->n_reqs = 0;
+        p->arena_bytes = 0;
+        p->stale = 1; /* no plan: record again next time */
+        return;
+    }
+    p->arena_bytes = total;
+#ifdef __GLIBC__
+    /* the recording run's buffers, freed, would otherwise stay in the
+     * process next to the arena (glibc keeps large freed heap blocks once
+     * its mmap threshold has grown): give them back once per plan */
+    malloc_trim(0);
+#endif
+}
+
+size_t onnxq_session_planned_bytes(const onnxq_session *s)
+{
+    return s->plan.arena_bytes;
 }
 
 /* Checks a fed input against its declaration; symbolic dims must agree
@@ -1202,7 +1753,9 @@ onnxq_status onnxq_session_run(onnxq_session *s, const onnxq_tensor *inputs,
     }
     s->live_bytes = 0;
     s->peak_bytes = 0;
+    plan_begin(s, inputs, n_inputs);
     st = run_graph(s, s->main, NULL, ins, n_inputs, outs, err);
+    plan_end(s, st);
     if (st != ONNXQ_OK)
         goto done;
     for (size_t i = 0; i < n_out; i++) {

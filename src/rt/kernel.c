@@ -88,8 +88,12 @@ const char *oq_attr_string(const oq_kctx *ctx, const char *name,
 {
     const Onnx__AttributeProto *a = oq_attr(ctx, name);
     if (!attr_is(a, ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__STRING,
-                 a && a->has_s))
+                 a && a->has_s)) {
+        /* callers may read buf rather than the return value */
+        if (size > 0)
+            snprintf(buf, size, "%s", dflt ? dflt : "");
         return dflt;
+    }
     if (size == 0)
         return buf;
     size_t n = a->s.len < size - 1 ? a->s.len : size - 1;

@@ -79,13 +79,27 @@ struct oq_kctx {
 oq_tensor *oq_output(oq_kctx *ctx, size_t i, int32_t dtype, int rank,
                      const int64_t *dims);
 
+/* Like oq_output, but the data is left as it is (not zero-filled): for
+ * kernels that write every element of the output.  In a planned session it
+ * comes from the session's arena (see exec.c). */
+oq_tensor *oq_output_raw(oq_kctx *ctx, size_t i, int32_t dtype, int rank,
+                         const int64_t *dims);
+
+/* Scratch memory for the running kernel: bytes (64-byte aligned, contents
+ * unspecified), valid until its run returns, then reclaimed by the
+ * executor (never free it).  Planned with the session's tensors, so a
+ * repeated run allocates nothing.  NULL on out of memory, with ctx->err
+ * set. */
+void *oq_scratch(oq_kctx *ctx, size_t bytes);
+
 /* Fails the node: sets ctx->err to "node NAME (OP): message" and returns
  * status. */
 onnxq_status oq_kfail(oq_kctx *ctx, onnxq_status status, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
 /* What a fast kernel's prepare sees: the node and the inputs that are
- * constant (initializers), NULL for the others. */
+ * constant (initializers, and Constant nodes' values, which the executor
+ * computes once at preparation), NULL for the others. */
 typedef struct oq_prepare_ctx {
     const Onnx__NodeProto *node;
     int64_t opset;
@@ -115,7 +129,7 @@ static inline const oq_tensor *oq_in(const oq_kctx *ctx, size_t i)
 int64_t oq_attr_int(const oq_kctx *ctx, const char *name, int64_t dflt);
 float oq_attr_float(const oq_kctx *ctx, const char *name, float dflt);
 /* Copies a STRING attribute into buf (NUL-terminated, cut to size); returns
- * buf, or dflt if absent. */
+ * buf, or dflt if absent (buf then holds a copy of dflt). */
 const char *oq_attr_string(const oq_kctx *ctx, const char *name,
                            const char *dflt, char *buf, size_t size);
 /* INTS / FLOATS: returns the count and sets *v, or -1 if absent. */

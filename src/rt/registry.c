@@ -9,7 +9,9 @@
 
 #include "onnxq/ops.h"
 #include "kernels/dnnl/dnnl_kernels.h"
+#include "kernels/int8/int8_kernels.h"
 #include "kernels/ref/ref_kernels.h"
+#include "kernels/vec/vec_kernels.h"
 #include "registry.h"
 
 /* NULL-terminated, fast families first, reference families last. */
@@ -53,6 +55,33 @@ static const oq_fast_kernel *const fast_kernels[] = {
     &oq_dnnl_conv_transpose,
     &oq_dnnl_matmul,
     &oq_dnnl_gemm,
+    /* kernels/vec: vectorised float32 elementwise, normalisation, pooling
+     * and Resize (nearest) */
+    &oq_vec_add,
+    &oq_vec_sub,
+    &oq_vec_mul,
+    &oq_vec_div,
+    &oq_vec_relu,
+    &oq_vec_leaky_relu,
+    &oq_vec_clip,
+    &oq_vec_hard_sigmoid,
+    &oq_vec_hard_swish,
+    &oq_vec_batch_norm,
+    &oq_vec_global_average_pool,
+    &oq_vec_resize,
+    &oq_vec_sigmoid,
+    &oq_vec_softmax,
+    &oq_vec_hswish_chain,
+    /* kernels/int8: exact integer products (QLinear*, *Integer*, QGemm) */
+    &oq_int8_qlinear_conv,
+    &oq_int8_qlinear_conv_ms,
+    &oq_int8_conv_integer,
+    &oq_int8_qlinear_matmul,
+    &oq_int8_matmul_integer,
+    &oq_int8_matmul_integer_to_float,
+    &oq_int8_dynamic_quantize_matmul,
+    &oq_int8_qgemm,
+    &oq_int8_qlinear_add,
     NULL,
 };
 

@@ -10,12 +10,19 @@
  * fast path really ran (or, for cases it must hand over, that it did not).
  * Sessions run twice (the second run reuses plan and packed weights), then
  * with another input shape (a new plan), and, where the weights are a graph
- * input, with other weights (re-packed). */
+ * input, with other weights (re-packed).
+ *
+ * Then the vectorised kernels (kernels/vec, table vcases, tolerances per op
+ * below) and the executor: Constant-node weights reaching oneDNN, the
+ * memory plan (same bytes run after run, re-planned for a new shape), Conv
+ * fusion (residual Add + Relu fused; a broadcast Z left alone) and the
+ * hard-swish chain (bit-identical). */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "../../src/rt/kernels/dnnl/dnnl_stats.h"
+#include "../../src/rt/kernels/vec/vec_stats.h"
 #include "onnxq/builder.h"
 #include "onnxq/runtime.h"
 #include "testing.h"
@@ -522,6 +529,571 @@ done:
         free(data[i]);
 }
 
+/* ---- vectorised fast kernels (src/rt/kernels/vec) and the executor -------
+ * One-node models again, fast vs reference_only on the same inputs (NaN,
+ * infinities and signed zeros mixed in).  Tolerance per op: Add, Sub, Mul,
+ * Div, Relu, LeakyRelu, Clip, HardSigmoid, HardSwish, BatchNormalization
+ * and Resize compute each element with the reference's expression and
+ * precision, so results must be bit-identical; GlobalAveragePool adds its
+ * double sum in another order: within 1e-6 * (1 + |reference|); Sigmoid
+ * and Softmax use a float exp (2 ulp) where the reference uses double:
+ * within 1e-6 * |reference| + 1e-30. */
+
+typedef struct vcase {
+    const char *name;
+    const char *op;
+    int opset;
+    int n_in;
+    operand in[5];            /* rank-0 operands: OP(0, c, 0) */
+    const char *sattr[3][2];  /* string attributes: name, value */
+    const char *fattr[2];     /* float attributes: names */
+    float fval[2];
+    float cval[3][4];         /* values of small constant inputs (Clip, Resize);
+                                 NaN in [0]: random */
+    int sizes;                /* Resize: input 3 is int64 sizes (cval[2]) */
+    int fallback;             /* 1: the vec kernel must hand it over */
+    int tolerant;             /* 1: GlobalAveragePool's tolerance, 2: exp's */
+    const char *iattr;        /* an int attribute: name, value */
+    int64_t ival;
+} vcase;
+
+#define RND {NAN}
+static const vcase vcases[] = {
+    {.name = "add_same_shape", .op = "Add", .opset = 13, .n_in = 2,
+     .in = {X(2, 3, 5, 7), X(2, 3, 5, 7)}},
+    {.name = "add_large_parallel", .op = "Add", .opset = 13, .n_in = 2,
+     .in = {X(1, 16, 48, 64), X(1, 16, 48, 64)}},
+    {.name = "add_scalar_b", .op = "Add", .opset = 13, .n_in = 2,
+     .in = {X(2, 3, 5, 7), OP(0, 1, 0)}},
+    {.name = "sub_scalar_a", .op = "Sub", .opset = 13, .n_in = 2,
+     .in = {OP(1, 1, 1), X(2, 3, 4, 5)}},
+    {.name = "mul_per_channel_c11", .op = "Mul", .opset = 13, .n_in = 2,
+     .in = {X(1, 8, 6, 6), OP(3, 1, 8, 1, 1)}},
+    {.name = "div_per_channel_nchw", .op = "Div", .opset = 13, .n_in = 2,
+     .in = {X(2, 5, 4, 3), X(1, 5, 1, 1)}},
+    {.name = "mul_per_channel_large", .op = "Mul", .opset = 13, .n_in = 2,
+     .in = {X(1, 32, 40, 40), X(1, 32, 1, 1)}},
+    {.name = "add_last_axis_vector", .op = "Add", .opset = 13, .n_in = 2,
+     .in = {OP(3, 0, 4, 6, 10), T1(10)}},
+    {.name = "mul_outer_product", .op = "Mul", .opset = 13, .n_in = 2,
+     .in = {OP(2, 0, 5, 1), OP(2, 0, 1, 7)}},
+    {.name = "add_middle_broadcast", .op = "Add", .opset = 13, .n_in = 2,
+     .in = {OP(3, 0, 3, 1, 4), OP(3, 0, 3, 5, 4)}},
+    {.name = "sub_both_broadcast_4d", .op = "Sub", .opset = 13, .n_in = 2,
+     .in = {X(2, 1, 3, 1), X(1, 4, 1, 5)}},
+    {.name = "div_by_zero_and_inf", .op = "Div", .opset = 13, .n_in = 2,
+     .in = {X(1, 2, 3, 3), X(1, 2, 3, 3)}},
+    {.name = "add_opset7", .op = "Add", .opset = 7, .n_in = 2,
+     .in = {X(1, 3, 2, 2), T1(2)}},
+    {.name = "relu", .op = "Relu", .opset = 14, .n_in = 1,
+     .in = {X(2, 3, 17, 9)}},
+    {.name = "leaky_relu_alpha", .op = "LeakyRelu", .opset = 16, .n_in = 1,
+     .in = {X(1, 4, 9, 9)},
+     .fattr = {"alpha"}, .fval = {0.3f}},
+    {.name = "clip_inputs_min_max", .op = "Clip", .opset = 13, .n_in = 3,
+     .in = {X(1, 4, 9, 9), OP(0, 1, 0), OP(0, 1, 0)},
+     .cval = {RND, {-0.25f}, {0.5f}}},
+    {.name = "clip_max_only", .op = "Clip", .opset = 13, .n_in = 3,
+     .in = {X(1, 4, 9, 9), {0}, OP(0, 1, 0)},
+     .cval = {RND, RND, {0.1f}}},
+    {.name = "clip_no_bounds", .op = "Clip", .opset = 13, .n_in = 1,
+     .in = {X(1, 4, 9, 9)}},
+    {.name = "clip_opset6_attrs", .op = "Clip", .opset = 6, .n_in = 1,
+     .in = {X(1, 4, 9, 9)},
+     .fattr = {"min", "max"}, .fval = {0.0f, 6.0f}},
+    {.name = "hard_sigmoid_params", .op = "HardSigmoid", .opset = 6, .n_in = 1,
+     .in = {X(1, 5, 7, 7)},
+     .fattr = {"alpha", "beta"}, .fval = {0.3f, 0.4f}},
+    {.name = "hard_sigmoid_large", .op = "HardSigmoid", .opset = 6, .n_in = 1,
+     .in = {X(1, 32, 40, 40)}},
+    {.name = "hard_swish", .op = "HardSwish", .opset = 14, .n_in = 1,
+     .in = {X(1, 5, 7, 7)}},
+    {.name = "batch_norm", .op = "BatchNormalization", .opset = 15, .n_in = 5,
+     .in = {X(2, 6, 5, 7), T1(6), T1(6), T1(6), T1(6)}},
+    {.name = "batch_norm_rank2_opset9", .op = "BatchNormalization", .opset = 9, .n_in = 5,
+     .in = {OP(2, 0, 4, 6), T1(6), T1(6), T1(6), T1(6)}},
+    {.name = "global_average_pool", .op = "GlobalAveragePool", .opset = 13, .n_in = 1,
+     .in = {X(2, 6, 5, 7)},
+     .tolerant = 1},
+    {.name = "global_average_pool_1d_big", .op = "GlobalAveragePool", .opset = 13, .n_in = 1,
+     .in = {OP(3, 0, 1, 40, 1999)}, .tolerant = 1},
+    {.name = "sigmoid", .op = "Sigmoid", .opset = 13, .n_in = 1,
+     .in = {X(1, 4, 9, 9)}, .tolerant = 2},
+    {.name = "sigmoid_large", .op = "Sigmoid", .opset = 13, .n_in = 1,
+     .in = {X(1, 32, 40, 40)}, .tolerant = 2},
+    {.name = "softmax_last_axis", .op = "Softmax", .opset = 13, .n_in = 1,
+     .in = {X(2, 3, 5, 40)}, .tolerant = 2},
+    {.name = "softmax_rec_like", .op = "Softmax", .opset = 13, .n_in = 1,
+     .in = {OP(3, 0, 1, 40, 6625)}, .tolerant = 2},
+    {.name = "softmax_opset11_coerced_axis1", .op = "Softmax", .opset = 11,
+     .n_in = 1, .in = {X(2, 3, 4, 5)}, .tolerant = 2},
+    {.name = "softmax_axis1_opset13_falls_back", .op = "Softmax", .opset = 13,
+     .n_in = 1, .in = {X(2, 3, 4, 5)}, .iattr = "axis", .ival = 1,
+     .fallback = 1},
+    {.name = "resize_nearest_x2_scales", .op = "Resize", .opset = 13, .n_in = 3,
+     .in = {X(1, 3, 5, 6), {0}, OP(1, 1, 4)},
+     .sattr = {{"mode", "nearest"}, {"coordinate_transformation_mode", "asymmetric"},
+               {"nearest_mode", "floor"}},
+     .cval = {RND, RND, {1, 1, 2, 2}}},
+    {.name = "resize_nearest_sizes_x2_x3", .op = "Resize", .opset = 13, .n_in = 4,
+     .in = {X(1, 3, 5, 6), {0}, {0}, OP(1, 1, 4)},
+     .sattr = {{"mode", "nearest"}, {"coordinate_transformation_mode", "asymmetric"},
+               {"nearest_mode", "floor"}},
+     .sizes = 1, .cval = {RND, RND, {1, 3, 10, 18}}},
+    {.name = "resize_linear_falls_back", .op = "Resize", .opset = 13, .n_in = 3,
+     .in = {X(1, 3, 5, 6), {0}, OP(1, 1, 4)},
+     .sattr = {{"mode", "linear"}}, .cval = {RND, RND, {1, 1, 2, 2}},
+     .fallback = 1},
+    {.name = "resize_half_pixel_falls_back", .op = "Resize", .opset = 13, .n_in = 3,
+     .in = {X(1, 3, 5, 6), {0}, OP(1, 1, 4)},
+     .sattr = {{"mode", "nearest"}}, .cval = {RND, RND, {1, 1, 2, 2}},
+     .fallback = 1},
+};
+
+/* Random data with a few special values: NaN, +-inf, -0. */
+static void vfill(float *d, size_t n)
+{
+    for (size_t k = 0; k < n; k++)
+        d[k] = 4 * frand();
+    if (n > 8) {
+        d[1] = NAN;
+        d[3] = INFINITY;
+        d[5] = -INFINITY;
+        d[7] = -0.0f;
+        d[2] = 0.0f;
+    }
+}
+
+static onnxq_model *vbuild(const vcase *c, float *const *data)
+{
+    Onnx__ModelProto *p = onnxq_build_model(c->opset);
+    static const char *const names[5] = {"i0", "i1", "i2", "i3", "i4"};
+    const char *ins[5];
+    for (int i = 0; i < c->n_in; i++) {
+        const operand *o = &c->in[i];
+        if (!o->used) {
+            ins[i] = "";
+            continue;
+        }
+        ins[i] = names[i];
+        if (o->is_const) {
+            if (c->sizes && i == 3) {
+                int64_t v[4];
+                for (int k = 0; k < 4; k++)
+                    v[k] = (int64_t)c->cval[2][k];
+                onnxq_build_initializer(p->graph, ins[i],
+                                        ONNX__TENSOR_PROTO__DATA_TYPE__INT64,
+                                        (size_t)o->rank, o->d, v);
+            } else {
+                onnxq_build_initializer(p->graph, ins[i], F32, (size_t)o->rank,
+                                        o->d, data[i]);
+            }
+            continue;
+        }
+        onnxq_build_input(p->graph, ins[i], F32, o->rank, o->d, NULL);
+    }
+    const char *outs[] = {"y"};
+    Onnx__NodeProto *n = onnxq_build_node(p->graph, c->op, c->name, ins,
+                                          (size_t)c->n_in, outs, 1);
+    for (int a = 0; a < 3 && c->sattr[a][0]; a++)
+        onnxq_build_attr_string(n, c->sattr[a][0], c->sattr[a][1]);
+    for (int a = 0; a < 2 && c->fattr[a]; a++)
+        onnxq_build_attr_float(n, c->fattr[a], c->fval[a]);
+    if (c->iattr)
+        onnxq_build_attr_int(n, c->iattr, c->ival);
+    onnxq_build_output(p->graph, "y", F32, -1, NULL, NULL);
+    onnxq_model *m = NULL;
+    CHECK(onnxq_model_wrap(p, NULL, &m, NULL) == ONNXQ_OK);
+    return m;
+}
+
+static int same_float(float a, float b)
+{
+    return memcmp(&a, &b, sizeof a) == 0 || (isnan(a) && isnan(b));
+}
+
+static void run_vcase(const vcase *c, int threads)
+{
+    float *data[5] = {0};
+    for (int i = 0; i < c->n_in; i++) {
+        const operand *o = &c->in[i];
+        size_t n = o->used ? numel(o) : 1;
+        data[i] = malloc((n ? n : 1) * sizeof(float));
+        vfill(data[i], n);
+        if (i < 3 && !isnan(c->cval[i][0]))
+            for (size_t k = 0; k < n && k < 4; k++)
+                data[i][k] = c->cval[i][k];
+        if (c->op[0] == 'B' && i == 4) /* variances: positive */
+            for (size_t k = 0; k < n; k++)
+                data[i][k] = fabsf(data[i][k]) + 0.1f;
+    }
+    onnxq_model *m = vbuild(c, data);
+    onnxq_session *fast = session(m, 0, threads), *ref = session(m, 1, threads);
+    onnxq_tensor in[5];
+    size_t n_in = 0;
+    for (int i = 0; i < c->n_in; i++) {
+        const operand *o = &c->in[i];
+        if (!o->used || o->is_const)
+            continue;
+        in[n_in].dtype = F32;
+        in[n_in].rank = o->rank;
+        memcpy(in[n_in].dims, o->d, sizeof o->d);
+        in[n_in].data = data[i];
+        n_in++;
+    }
+    for (int rep = 0; fast && ref && rep < 2; rep++) {
+        onnxq_tensor *yf = NULL, *yr = NULL;
+        size_t nf = 0, nr = 0;
+        onnxq_error err;
+        oq_vec_stats s0 = oq_vec_stats_get();
+        if (onnxq_session_run(fast, in, n_in, &yf, &nf, &err) != ONNXQ_OK) {
+            fprintf(stderr, "%s: %s\n", c->name, err.message);
+            test_failures++;
+        }
+        oq_vec_stats s1 = oq_vec_stats_get();
+        if (onnxq_session_run(ref, in, n_in, &yr, &nr, &err) != ONNXQ_OK) {
+            fprintf(stderr, "%s (reference): %s\n", c->name, err.message);
+            test_failures++;
+        }
+        oq_vec_stats s2 = oq_vec_stats_get();
+        CHECK(s2.fast_runs == s1.fast_runs && s2.fallback_runs == s1.fallback_runs);
+        if (s1.fast_runs - s0.fast_runs != (size_t)!c->fallback ||
+            s1.fallback_runs - s0.fallback_runs != (size_t)c->fallback) {
+            fprintf(stderr, "%s: expected the %s\n", c->name,
+                    c->fallback ? "reference kernel" : "vec kernel");
+            test_failures++;
+        }
+        if (yf && yr) {
+            CHECK(yf->rank == yr->rank &&
+                  memcmp(yf->dims, yr->dims, sizeof yf->dims[0] * (size_t)yr->rank) == 0);
+            size_t n = onnxq_tensor_nbytes(yr) / sizeof(float), bad = 0;
+            const float *a = yf->data, *b = yr->data;
+            for (size_t k = 0; k < n && onnxq_tensor_nbytes(yf) == n * 4; k++) {
+                float tol = c->tolerant == 1   ? 1e-6f * (1 + fabsf(b[k]))
+                            : c->tolerant == 2 ? 1e-6f * fabsf(b[k]) + 1e-30f
+                                               : 0;
+                int ok = same_float(a[k], b[k]) || fabsf(a[k] - b[k]) <= tol;
+                if (!ok && bad++ < 3)
+                    fprintf(stderr, "%s: element %zu: fast %.9g, reference "
+                            "%.9g\n", c->name, k, a[k], b[k]);
+            }
+            if (bad)
+                test_failures++;
+        }
+        onnxq_tensors_free(yf, nf);
+        onnxq_tensors_free(yr, nr);
+    }
+    onnxq_session_destroy(fast);
+    onnxq_session_destroy(ref);
+    onnxq_model_destroy(m);
+    for (int i = 0; i < 5; i++)
+        free(data[i]);
+}
+
+/* ---- the executor: Constant weights, the memory plan ----------------------- */
+
+/* x [1,4,H,W] -> Conv (W from a Constant node, pads 1) -> Relu -> Mul x ->
+ * Sigmoid (a reference kernel) -> Add the Relu's output -> y. */
+static onnxq_model *chain_model(const float *w, const float *b)
+{
+    Onnx__ModelProto *p = onnxq_build_model(13);
+    int64_t wd[4] = {4, 4, 3, 3}, bd[1] = {4}, xd[4] = {1, 4, -1, -1};
+    const char *dp[4] = {NULL, NULL, "h", "w"};
+    onnxq_build_input(p->graph, "x", F32, 4, xd, dp);
+    onnxq_build_initializer(p->graph, "b", F32, 1, bd, b);
+    const char *c_out[] = {"w"};
+    Onnx__NodeProto *cn = onnxq_build_node(p->graph, "Constant", "wconst", NULL,
+                                           0, c_out, 1);
+    onnxq_build_attr_tensor(cn, "value", onnxq_build_tensor("w", F32, 4, wd, w));
+    const char *conv_in[] = {"x", "w", "b"}, *conv_out[] = {"a"};
+    Onnx__NodeProto *conv = onnxq_build_node(p->graph, "Conv", "conv", conv_in,
+                                             3, conv_out, 1);
+    int64_t pads[4] = {1, 1, 1, 1};
+    onnxq_build_attr_ints(conv, "pads", pads, 4);
+    const char *r_in[] = {"a"}, *r_out[] = {"r"};
+    onnxq_build_node(p->graph, "Relu", "relu", r_in, 1, r_out, 1);
+    const char *m_in[] = {"r", "x"}, *m_out[] = {"m"};
+    onnxq_build_node(p->graph, "Mul", "mul", m_in, 2, m_out, 1);
+    const char *s_in[] = {"m"}, *s_out[] = {"s"};
+    onnxq_build_node(p->graph, "Sigmoid", "sig", s_in, 1, s_out, 1);
+    const char *a_in[] = {"s", "r"}, *a_out[] = {"y"};
+    onnxq_build_node(p->graph, "Add", "add", a_in, 2, a_out, 1);
+    onnxq_build_output(p->graph, "y", F32, -1, NULL, NULL);
+    onnxq_model *m = NULL;
+    CHECK(onnxq_model_wrap(p, NULL, &m, NULL) == ONNXQ_OK);
+    return m;
+}
+
+static onnxq_tensor *run_x(onnxq_session *s, const float *x, int64_t h,
+                           int64_t w)
+{
+    onnxq_tensor in = {F32, 4, {1, 4, h, w}, (void *)x};
+    onnxq_tensor *out = NULL;
+    size_t n_out = 0;
+    onnxq_error err;
+    if (onnxq_session_run(s, &in, 1, &out, &n_out, &err) != ONNXQ_OK) {
+        fprintf(stderr, "chain: %s\n", err.message);
+        test_failures++;
+        return NULL;
+    }
+    return out;
+}
+
+/* Fast and reference results within the Conv's tolerance. */
+static void chain_compare(const char *what, const onnxq_tensor *f,
+                          const onnxq_tensor *r)
+{
+    if (!f || !r)
+        return;
+    size_t n = onnxq_tensor_nbytes(r) / sizeof(float), bad = 0;
+    CHECK(onnxq_tensor_nbytes(f) == n * sizeof(float));
+    for (size_t k = 0; k < n; k++) {
+        float a = ((const float *)f->data)[k], b = ((const float *)r->data)[k];
+        if (!(fabsf(a - b) <= 1e-4f * (1 + fabsf(b))) && bad++ < 3)
+            fprintf(stderr, "chain (%s): element %zu: fast %.9g, reference "
+                    "%.9g\n", what, k, a, b);
+    }
+    if (bad)
+        test_failures++;
+}
+
+static void run_executor_cases(void)
+{
+    float w[144], b[4], x1[4 * 9 * 11], x2[4 * 13 * 7];
+    for (size_t i = 0; i < 144; i++)
+        w[i] = frand();
+    for (size_t i = 0; i < 4; i++)
+        b[i] = frand();
+    for (size_t i = 0; i < sizeof x1 / sizeof *x1; i++)
+        x1[i] = frand();
+    for (size_t i = 0; i < sizeof x2 / sizeof *x2; i++)
+        x2[i] = frand();
+    onnxq_model *m = chain_model(w, b);
+    onnxq_session_options o;
+    onnxq_session_options_init(&o);
+    o.n_threads = 1;
+    o.profile = 1;
+    onnxq_session *fast = NULL, *ref = NULL;
+    CHECK(onnxq_session_create(m, &o, &fast, NULL) == ONNXQ_OK);
+    o.reference_only = 1;
+    CHECK(onnxq_session_create(m, &o, &ref, NULL) == ONNXQ_OK);
+    if (!fast || !ref)
+        goto done;
+    CHECK_EQ_INT(onnxq_session_planned_bytes(fast), 0);
+    onnxq_tensor *r1 = run_x(ref, x1, 9, 11), *r2 = run_x(ref, x2, 13, 7);
+    oq_dnnl_stats d0 = oq_dnnl_stats_get();
+    onnxq_tensor *f1 = run_x(fast, x1, 9, 11);
+    oq_dnnl_stats d1 = oq_dnnl_stats_get();
+    /* the Constant's W reached the Conv's prepare: oneDNN ran it */
+    CHECK_EQ_INT(d1.fast_runs - d0.fast_runs, 1);
+    chain_compare("first run", f1, r1);
+    /* the plan: every intermediate tensor (a, r, m, s: 4 x 396 floats, of
+     * which at most three live at once) and the Conv's scratch in one arena */
+    size_t planned = onnxq_session_planned_bytes(fast);
+    CHECK(planned >= 3 * 396 * sizeof(float));
+    /* replaying it gives the same bytes, run after run */
+    for (int rep = 0; rep < 3; rep++) {
+        onnxq_tensor *again = run_x(fast, x1, 9, 11);
+        if (again && f1)
+            CHECK(memcmp(again->data, f1->data, onnxq_tensor_nbytes(f1)) == 0);
+        onnxq_tensors_free(again, 1);
+        CHECK_EQ_INT(onnxq_session_planned_bytes(fast), planned);
+    }
+    /* a new shape: a new plan, right results; then back to the first */
+    onnxq_tensor *f2 = run_x(fast, x2, 13, 7);
+    chain_compare("second shape", f2, r2);
+    onnxq_tensor *f2b = run_x(fast, x2, 13, 7);
+    chain_compare("second shape, replayed", f2b, r2);
+    CHECK(onnxq_session_planned_bytes(fast) != planned);
+    onnxq_tensor *f1b = run_x(fast, x1, 9, 11);
+    if (f1b && f1)
+        CHECK(memcmp(f1b->data, f1->data, onnxq_tensor_nbytes(f1)) == 0);
+    /* the Constant was computed once, at preparation: it never ran */
+    const onnxq_op_time *times;
+    size_t nt = onnxq_session_op_times(fast, &times);
+    CHECK(nt > 0);
+    for (size_t i = 0; i < nt; i++)
+        CHECK(strcmp(times[i].op_type, "Constant") != 0);
+    onnxq_tensors_free(r1, 1);
+    onnxq_tensors_free(r2, 1);
+    onnxq_tensors_free(f1, 1);
+    onnxq_tensors_free(f2, 1);
+    onnxq_tensors_free(f2b, 1);
+    onnxq_tensors_free(f1b, 1);
+done:
+    onnxq_session_destroy(fast);
+    onnxq_session_destroy(ref);
+    onnxq_model_destroy(m);
+}
+
+/* x [1,4,H,W] -> Conv (pads 1) -> Relu -> Conv (pads 1) -> Add Z -> Relu
+ * -> y, Z being x itself (fused: FusedConv with the sum post-op) or a
+ * constant [4,1,1] (broadcast: FusedConv cannot take it, the nodes run as
+ * they are). */
+static onnxq_model *residual_model(const float *w1, const float *w2,
+                                   const float *zc, int broadcast_z)
+{
+    Onnx__ModelProto *p = onnxq_build_model(13);
+    int64_t wd[4] = {4, 4, 3, 3}, xd[4] = {1, 4, -1, -1}, zd[3] = {4, 1, 1};
+    const char *dp[4] = {NULL, NULL, "h", "w"};
+    int64_t pads[4] = {1, 1, 1, 1};
+    onnxq_build_input(p->graph, "x", F32, 4, xd, dp);
+    onnxq_build_initializer(p->graph, "w1", F32, 4, wd, w1);
+    onnxq_build_initializer(p->graph, "w2", F32, 4, wd, w2);
+    onnxq_build_initializer(p->graph, "zc", F32, 3, zd, zc);
+    const char *c1_in[] = {"x", "w1"}, *c1_out[] = {"c1"};
+    onnxq_build_attr_ints(onnxq_build_node(p->graph, "Conv", "conv1", c1_in, 2,
+                                           c1_out, 1), "pads", pads, 4);
+    const char *r1_in[] = {"c1"}, *r1_out[] = {"r1"};
+    onnxq_build_node(p->graph, "Relu", "relu1", r1_in, 1, r1_out, 1);
+    const char *c2_in[] = {"r1", "w2"}, *c2_out[] = {"c2"};
+    onnxq_build_attr_ints(onnxq_build_node(p->graph, "Conv", "conv2", c2_in, 2,
+                                           c2_out, 1), "pads", pads, 4);
+    const char *a_in[] = {broadcast_z ? "zc" : "x", "c2"}, *a_out[] = {"s"};
+    onnxq_build_node(p->graph, "Add", "add", a_in, 2, a_out, 1);
+    const char *r2_in[] = {"s"}, *r2_out[] = {"y"};
+    onnxq_build_node(p->graph, "Relu", "relu2", r2_in, 1, r2_out, 1);
+    onnxq_build_output(p->graph, "y", F32, -1, NULL, NULL);
+    onnxq_model *m = NULL;
+    CHECK(onnxq_model_wrap(p, NULL, &m, NULL) == ONNXQ_OK);
+    return m;
+}
+
+static int ran_op(onnxq_session *s, const char *op)
+{
+    const onnxq_op_time *times;
+    size_t nt = onnxq_session_op_times(s, &times);
+    for (size_t i = 0; i < nt; i++)
+        if (strcmp(times[i].op_type, op) == 0)
+            return 1;
+    return 0;
+}
+
+static void run_fusion_cases(void)
+{
+    float w1[144], w2[144], zc[4], x[4 * 9 * 11];
+    for (size_t i = 0; i < 144; i++) {
+        w1[i] = frand();
+        w2[i] = frand();
+    }
+    for (size_t i = 0; i < 4; i++)
+        zc[i] = frand();
+    for (size_t i = 0; i < sizeof x / sizeof *x; i++)
+        x[i] = frand();
+    for (int bz = 0; bz <= 1; bz++) {
+        onnxq_model *m = residual_model(w1, w2, zc, bz);
+        onnxq_session_options o;
+        onnxq_session_options_init(&o);
+        o.profile = 1;
+        onnxq_session *fast = NULL, *ref = NULL;
+        CHECK(onnxq_session_create(m, &o, &fast, NULL) == ONNXQ_OK);
+        o.reference_only = 1;
+        CHECK(onnxq_session_create(m, &o, &ref, NULL) == ONNXQ_OK);
+        if (fast && ref) {
+            onnxq_tensor *r = run_x(ref, x, 9, 11);
+            for (int rep = 0; rep < 2; rep++) {
+                onnxq_tensor *f = run_x(fast, x, 9, 11);
+                chain_compare(bz ? "broadcast Z, unfused" : "residual fused", f, r);
+                onnxq_tensors_free(f, 1);
+            }
+            onnxq_tensors_free(r, 1);
+            /* both Convs became FusedConv (Relu; Add + Relu) — or, with a
+             * Z that broadcasts, the second Conv, Add and Relu ran as
+             * themselves */
+            CHECK(ran_op(fast, "FusedConv"));
+            CHECK_EQ_INT(ran_op(fast, "Add"), bz);
+            CHECK_EQ_INT(ran_op(fast, "Conv"), bz);
+            CHECK(ran_op(ref, "Add") && !ran_op(ref, "FusedConv"));
+        }
+        onnxq_session_destroy(fast);
+        onnxq_session_destroy(ref);
+        onnxq_model_destroy(m);
+    }
+}
+
+/* x -> Add(x, 3) -> Clip(0, 6) -> Mul(x, .) -> Div(., 6) (or Mul(., 1/6)):
+ * the hard-swish chain of exporters, fused into one pass that must give
+ * the reference's bits.  opset 13 (Clip bounds as inputs) and 10 (as
+ * attributes). */
+static onnxq_model *chain_hswish_model(int64_t opset, int divides)
+{
+    Onnx__ModelProto *p = onnxq_build_model(opset);
+    int64_t xd[4] = {1, 3, -1, -1}, one[1] = {1};
+    const char *dp[4] = {NULL, NULL, "h", "w"};
+    float three = 3, zero = 0, six = 6, sixth = 1.0f / 6;
+    onnxq_build_input(p->graph, "x", F32, 4, xd, dp);
+    onnxq_build_initializer(p->graph, "k", F32, 1, one, &three);
+    onnxq_build_initializer(p->graph, "lo", F32, 0, NULL, &zero);
+    onnxq_build_initializer(p->graph, "hi", F32, 0, NULL, &six);
+    onnxq_build_initializer(p->graph, "d", F32, 0, NULL, divides ? &six : &sixth);
+    const char *a_in[] = {"x", "k"}, *a_out[] = {"a"};
+    onnxq_build_node(p->graph, "Add", "add", a_in, 2, a_out, 1);
+    const char *c_in[] = {"a", "lo", "hi"}, *c_out[] = {"c"};
+    Onnx__NodeProto *clip = onnxq_build_node(p->graph, "Clip", "clip", c_in,
+                                             opset >= 11 ? 3 : 1, c_out, 1);
+    if (opset < 11) {
+        onnxq_build_attr_float(clip, "min", 0);
+        onnxq_build_attr_float(clip, "max", 6);
+    }
+    const char *m_in[] = {"c", "x"}, *m_out[] = {"m"};
+    onnxq_build_node(p->graph, "Mul", "mul", m_in, 2, m_out, 1);
+    const char *d_in[] = {"m", "d"}, *d_out[] = {"y"};
+    onnxq_build_node(p->graph, divides ? "Div" : "Mul", "scale", d_in, 2,
+                     d_out, 1);
+    onnxq_build_output(p->graph, "y", F32, -1, NULL, NULL);
+    onnxq_model *m = NULL;
+    CHECK(onnxq_model_wrap(p, NULL, &m, NULL) == ONNXQ_OK);
+    return m;
+}
+
+static void run_chain_cases(void)
+{
+    float x[3 * 40 * 50];
+    vfill(x, sizeof x / sizeof *x);
+    for (size_t i = 20; i < sizeof x / sizeof *x; i += 97)
+        x[i] = (float)((int)(i % 13) - 6); /* on the Clip's edges too */
+    static const struct { int64_t opset; int divides; } v[] = {
+        {13, 1}, {10, 1}, {13, 0}};
+    for (size_t c = 0; c < sizeof v / sizeof *v; c++) {
+        onnxq_model *m = chain_hswish_model(v[c].opset, v[c].divides);
+        onnxq_session_options o;
+        onnxq_session_options_init(&o);
+        o.profile = 1;
+        o.n_threads = (int)c % 2 + 1;
+        onnxq_session *fast = NULL, *ref = NULL;
+        CHECK(onnxq_session_create(m, &o, &fast, NULL) == ONNXQ_OK);
+        o.reference_only = 1;
+        CHECK(onnxq_session_create(m, &o, &ref, NULL) == ONNXQ_OK);
+        onnxq_tensor in = {F32, 4, {1, 3, 40, 50}, x};
+        onnxq_tensor *yf = NULL, *yr = NULL;
+        size_t nf = 0, nr = 0;
+        if (fast && ref &&
+            onnxq_session_run(fast, &in, 1, &yf, &nf, NULL) == ONNXQ_OK &&
+            onnxq_session_run(ref, &in, 1, &yr, &nr, NULL) == ONNXQ_OK) {
+            size_t n = sizeof x / sizeof *x, bad = 0;
+            for (size_t i = 0; i < n; i++)
+                if (!same_float(((float *)yf->data)[i], ((float *)yr->data)[i]))
+                    bad++;
+            if (bad) {
+                fprintf(stderr, "hswish chain (opset %lld): %zu elements "
+                        "differ\n", (long long)v[c].opset, bad);
+                test_failures++;
+            }
+            CHECK(ran_op(fast, "HardSwishChain") && !ran_op(fast, "Clip"));
+            CHECK(ran_op(ref, "Clip") && !ran_op(ref, "HardSwishChain"));
+        } else {
+            fprintf(stderr, "hswish chain (opset %lld): a run failed\n",
+                    (long long)v[c].opset);
+            test_failures++;
+        }
+        onnxq_tensors_free(yf, nf);
+        onnxq_tensors_free(yr, nr);
+        onnxq_session_destroy(fast);
+        onnxq_session_destroy(ref);
+        onnxq_model_destroy(m);
+    }
+}
+
 int main(void)
 {
     size_t n = sizeof cases / sizeof *cases;
@@ -533,6 +1105,18 @@ int main(void)
                 fprintf(stderr, "  ^ case %s, %d thread(s)\n", cases[i].name,
                         threads);
         }
-    printf("%zu cases x 2 thread counts\n", n);
+    size_t nv = sizeof vcases / sizeof *vcases;
+    for (int threads = 1; threads <= 2; threads++)
+        for (size_t i = 0; i < nv; i++) {
+            int before = test_failures;
+            run_vcase(&vcases[i], threads);
+            if (test_failures != before)
+                fprintf(stderr, "  ^ vec case %s, %d thread(s)\n",
+                        vcases[i].name, threads);
+        }
+    run_executor_cases();
+    run_fusion_cases();
+    run_chain_cases();
+    printf("%zu oneDNN cases, %zu vec cases x 2 thread counts\n", n, nv);
     return TEST_RESULT();
 }

@@ -23,9 +23,9 @@
  * result back (a reorder each, made once per plan).  The blocked buffers
  * live only while the node runs: kept per node they would hold two
  * activations per Conv for the session's life (PaddleOCR det: 275 MB peak
- * instead of 113 MB).  The price is glibc's: blocks this large come from
- * mmap and fault their pages in on every run, as the executor's own tensors
- * do; a session-owned scratch (or arena) would remove it.
+ * instead of 113 MB).  They are the executor's scratch (oq_scratch), which
+ * its memory plan places in the session's arena, so a repeated run neither
+ * allocates them nor faults their pages in.
  *
  * Weights are reordered once into the primitive's layout and kept: constant
  * weights are recognised by their buffer (the session's initializer lives as
@@ -588,12 +588,6 @@ static dnnl_status_t bind_weights(conv_state *st, const oq_tensor *w,
     return s == dnnl_success ? oq_dnnl_bind(p->wei, buf) : s;
 }
 
-/* aligned_alloc wants a multiple of the alignment. */
-static size_t round64(size_t n)
-{
-    return n ? (n + 63) / 64 * 64 : 64;
-}
-
 /* ---- the kernel ---------------------------------------------------------- */
 
 static onnxq_status conv_prepare(const oq_prepare_ctx *pc, void **state,
@@ -679,17 +673,19 @@ static onnxq_status run_conv(oq_kctx *ctx)
     oq_tensor *y = NULL;
     void *src_buf = NULL, *dst_buf = NULL;
     if (s == dnnl_success) {
-        y = oq_output(ctx, 0, T_FLOAT, x->rank, p->y);
+        y = oq_output_raw(ctx, 0, T_FLOAT, x->rank, p->y);
         if (!y) {
             oq_dnnl_threads_leave(saved);
             /* oq_output failed the node */
             return ctx->err ? ctx->err->status : ONNXQ_ERR_OUT_OF_MEMORY;
         }
         what = "convolution";
+        /* the executor's scratch: planned with the tensors, so a repeated
+         * run neither allocates nor faults pages in */
         if (p->src_blocked)
-            src_buf = aligned_alloc(64, round64(p->src_bytes));
+            src_buf = oq_scratch(ctx, p->src_bytes);
         if (p->dst_blocked)
-            dst_buf = aligned_alloc(64, round64(p->dst_bytes));
+            dst_buf = oq_scratch(ctx, p->dst_bytes);
         if ((p->src_blocked && !src_buf) || (p->dst_blocked && !dst_buf))
             s = dnnl_out_of_memory;
     }
@@ -722,8 +718,6 @@ static onnxq_status run_conv(oq_kctx *ctx)
     if (s == dnnl_success)
         s = dnnl_stream_wait(st->d.stream);
     oq_dnnl_threads_leave(saved);
-    free(src_buf);
-    free(dst_buf);
     if (s != dnnl_success) {
         if (y)   /* oneDNN failed after the output was made: no fallback */
             return oq_kfail(ctx, s == dnnl_out_of_memory

@@ -383,7 +383,7 @@ static onnxq_status run_mm(oq_kctx *ctx)
         oq_dnnl_threads_leave(saved);
         return oq_dnnl_failed(&st->d, ctx, s, "matmul");
     }
-    oq_tensor *y = oq_output(ctx, 0, T_FLOAT, p->rank_y, p->y);
+    oq_tensor *y = oq_output_raw(ctx, 0, T_FLOAT, p->rank_y, p->y);
     if (!y) {
         oq_dnnl_threads_leave(saved);
         return ctx->err ? ctx->err->status : ONNXQ_ERR_OUT_OF_MEMORY;

@@ -1,0 +1,1293 @@
+/*
+ * static.c — static quantization of the main graph (include/onnxq/
+ * static_quant.h).  One planning step decides, node by node, what is
+ * quantized, what is folded (Relu/Clip after a quantized node) and which
+ * tensors need calibrated ranges; the two writers below turn the same plan
+ * into QOperator or QDQ form.
+ *
+ * Plan (read-only; calibration then runs on the unchanged model):
+ *   act[i]   QUANT, FOLD (a Relu/Clip whose input is the only use of a
+ *            quantized node's output) or FLOAT, with the reason;
+ *   ranges   every float activation a QUANT node reads or writes; a folded
+ *            activation's input is quantized with its output's range
+ *            (ONNX Runtime's adjust_tensor_ranges), so the Relu clamp comes
+ *            from the integer range itself and the node can go.
+ * Both writers first apply the folds (the producer writes the Relu's
+ * output name; the Relu node goes) and then rebuild the node list in order,
+ * inserting QuantizeLinear/DequantizeLinear where needed.
+ */
+#include "onnxq/static_quant.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "onnxq/builder.h"
+#include "onnxq/graph.h"
+#include "onnxq/quant.h"
+#include "onnxq/tensor.h"
+#include "oq_util.h"
+#include "quant_internal.h"
+#include "strmap.h"
+
+enum {
+    T_FLOAT = ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT,
+    T_UINT8 = ONNX__TENSOR_PROTO__DATA_TYPE__UINT8,
+    T_INT8 = ONNX__TENSOR_PROTO__DATA_TYPE__INT8,
+    T_INT32 = ONNX__TENSOR_PROTO__DATA_TYPE__INT32
+};
+
+const char *const onnxq_static_known_ops[] = {
+    "Conv", "MatMul", "Gemm", "Add", "Mul", "Relu", "Clip", "Concat",
+    "GlobalAveragePool", "AveragePool", "Sigmoid", "LeakyRelu", "Softmax",
+    /* accepted so the user's lists work; stay float with the reason */
+    "ConvTranspose", "BatchNormalization", "ReduceMean", "MaxPool",
+    "Transpose", "Reshape", "Squeeze", "Unsqueeze", "Resize", "Split",
+    "Gather", "Pad", "Sub", "Div", "Sqrt", "Flatten", "InstanceNormalization",
+    "LayerNormalization", "Where", "Slice", "ArgMax", "HardSigmoid", "Tanh",
+    "Attention", "EmbedLayerNormalization", NULL};
+
+void onnxq_static_options_init(onnxq_static_options *o)
+{
+    memset(o, 0, sizeof *o);
+    o->format = ONNXQ_FORMAT_QDQ;
+    o->activation_type = T_UINT8;
+    o->weight_type = T_INT8;
+    o->weight_symmetric = -1;
+    o->quantize_bias = 1;
+}
+
+void onnxq_static_names_free(char **names, size_t n)
+{
+    for (size_t i = 0; names && i < n; i++)
+        free(names[i]);
+    free(names);
+}
+
+void onnxq_static_report_clear(onnxq_static_report *r)
+{
+    if (!r)
+        return;
+    for (size_t i = 0; i < r->n_nodes; i++) {
+        free(r->nodes[i].name);
+        free(r->nodes[i].op_type);
+        free(r->nodes[i].reason);
+    }
+    free(r->nodes);
+    memset(r, 0, sizeof *r);
+}
+
+/* ---- the plan --------------------------------------------------------------- */
+
+typedef enum { A_FLOAT = 0, A_QUANT, A_FOLD } action;
+
+typedef struct plan {
+    onnxq_graph *g;
+    oq_select *sel;
+    size_t nn;
+    size_t *order;   /* topological order of node indices */
+    action *act;
+    char **reason;   /* malloc'd, for FLOAT nodes that were selected */
+    size_t *fold_of; /* FOLD: the producer node; QUANT: SIZE_MAX */
+    oq_strmap key;   /* tensor -> index into names: where its range is */
+    char **names;    /* tensors to calibrate (malloc'd) */
+    size_t n_names, cap_names;
+} plan;
+
+static void plan_clear(plan *p)
+{
+    for (size_t i = 0; p->reason && i < p->nn; i++)
+        free(p->reason[i]);
+    free(p->reason);
+    free(p->act);
+    free(p->fold_of);
+    free(p->order);
+    oq_strmap_clear(&p->key);
+    onnxq_static_names_free(p->names, p->n_names);
+    oq_select_destroy(p->sel);
+    onnxq_graph_destroy(p->g);
+    memset(p, 0, sizeof *p);
+}
+
+static int is_op(const Onnx__NodeProto *n, const char *op)
+{
+    return strcmp(n->op_type, op) == 0 &&
+           (!n->domain || !n->domain[0] || strcmp(n->domain, "ai.onnx") == 0);
+}
+
+static const Onnx__AttributeProto *attr(const Onnx__NodeProto *n,
+                                        const char *name)
+{
+    for (size_t i = 0; i < n->n_attribute; i++)
+        if (strcmp(n->attribute[i]->name, name) == 0)
+            return n->attribute[i];
+    return NULL;
+}
+
+static int64_t attr_i(const Onnx__NodeProto *n, const char *name, int64_t def)
+{
+    const Onnx__AttributeProto *a = attr(n, name);
+    return a ? a->i : def;
+}
+
+static float attr_f(const Onnx__NodeProto *n, const char *name, float def)
+{
+    const Onnx__AttributeProto *a = attr(n, name);
+    return a ? a->f : def;
+}
+
+static int present(const Onnx__NodeProto *n, size_t i)
+{
+    return i < n->n_input && n->input[i] && n->input[i][0];
+}
+
+/* A float activation: not a constant and not empty. */
+static int is_activation(const plan *p, const char *name)
+{
+    return name && name[0] && !onnxq_graph_constant(p->g, name);
+}
+
+static int add_name(plan *p, const char *t)
+{
+    size_t k;
+    if (oq_strmap_get(&p->key, t, &k))
+        return 0;
+    if (oq_grow(&p->names, &p->cap_names, p->n_names + 1, sizeof *p->names))
+        return -1;
+    char *c = oq_strdup(t);
+    if (!c)
+        return -1;
+    p->names[p->n_names] = c;
+    if (oq_strmap_put(&p->key, c, p->n_names))
+        return -1;
+    p->n_names++;
+    return 0;
+}
+
+/* The range key of tensor t (itself, or a folded Relu's output). */
+static int alias_key(plan *p, const char *t, const char *key)
+{
+    size_t k;
+    if (add_name(p, key) || !oq_strmap_get(&p->key, key, &k))
+        return -1;
+    return oq_strmap_put(&p->key, t, k);
+}
+
+static char *dupf(const char *fmt, const char *a)
+{
+    size_t n = strlen(fmt) + (a ? strlen(a) : 0) + 1;
+    char *s = malloc(n);
+    if (s)
+        snprintf(s, n, fmt, a ? a : "");
+    return s;
+}
+
+/* Why a selected node cannot be quantized, or NULL if it can. */
+static char *check_node(const plan *p, const onnxq_static_options *o,
+                        const Onnx__NodeProto *n)
+{
+    const onnxq_graph *g = p->g;
+    if (n->domain && n->domain[0] && strcmp(n->domain, "ai.onnx") != 0)
+        return dupf("domain %s", n->domain);
+    if (is_op(n, "Conv")) {
+        if (!present(n, 1) || !oq_float_weight(g, n->input[1], NULL))
+            return dupf("weight is not a float constant", NULL);
+        if (!is_activation(p, n->input[0]))
+            return dupf("input is a constant", NULL);
+        if (present(n, 2) && !oq_float_weight(g, n->input[2], NULL))
+            return dupf("bias is not a float constant", NULL);
+        return NULL;
+    }
+    if (is_op(n, "Gemm")) {
+        if (!present(n, 1) || !oq_float_weight(g, n->input[1], NULL))
+            return dupf("B is not a float constant", NULL);
+        if (!is_activation(p, n->input[0]))
+            return dupf("A is a constant", NULL);
+        if (present(n, 2)) {
+            const Onnx__TensorProto *c = oq_float_weight(g, n->input[2], NULL);
+            if (!c)
+                return dupf("C is not a float constant", NULL);
+            if (attr_f(n, "beta", 1.0f) != 1.0f)
+                return dupf("beta is not 1", NULL);
+            if (c->n_dims != 1)
+                return dupf("C is not 1-D", NULL);
+        }
+        return NULL;
+    }
+    if (is_op(n, "MatMul")) {
+        if (!is_activation(p, n->input[0]))
+            return dupf("A is a constant", NULL);
+        if (is_activation(p, n->input[1])) {
+            if (o->matmul_const_b_only)
+                return dupf("B is not constant (MatMulConstBOnly)", NULL);
+        } else if (!oq_float_weight(g, n->input[1], NULL)) {
+            return dupf("B is not a float constant", NULL);
+        }
+        return NULL;
+    }
+    if (is_op(n, "Add") || is_op(n, "Mul")) {
+        if (n->n_input != 2)
+            return dupf("not two inputs", NULL);
+        int na = is_activation(p, n->input[0]) + is_activation(p, n->input[1]);
+        if (!na)
+            return dupf("both inputs are constants", NULL);
+        for (int i = 0; i < 2; i++)
+            if (!is_activation(p, n->input[i]) &&
+                !oq_float_weight(g, n->input[i], NULL))
+                return dupf("an input is a non-float constant", NULL);
+        return NULL;
+    }
+    if (is_op(n, "Concat")) {
+        for (size_t i = 0; i < n->n_input; i++)
+            if (!is_activation(p, n->input[i]))
+                return dupf("an input is a constant", NULL);
+        return n->n_input ? NULL : dupf("no inputs", NULL);
+    }
+    if (is_op(n, "GlobalAveragePool") || is_op(n, "Sigmoid") ||
+        is_op(n, "LeakyRelu") || is_op(n, "Softmax") ||
+        is_op(n, "AveragePool")) {
+        if (!is_activation(p, n->input[0]))
+            return dupf("input is a constant", NULL);
+        if (is_op(n, "AveragePool") && attr(n, "dilations"))
+            return dupf("dilations (QLinearAveragePool has none)", NULL);
+        return NULL;
+    }
+    if (is_op(n, "Relu") || is_op(n, "Clip"))
+        return NULL; /* decided by the fold pass */
+    return dupf("ONNX Runtime has no int8 kernel for %s: quantizing it "
+                "would only add QuantizeLinear/DequantizeLinear around it "
+                "(slower)", n->op_type);
+}
+
+static onnxq_status make_plan(onnxq_model *model, const onnxq_static_options *o,
+                              plan *p, onnxq_error *err)
+{
+    memset(p, 0, sizeof *p);
+    onnxq_status st;
+    if (o->format != ONNXQ_FORMAT_QDQ && o->format != ONNXQ_FORMAT_QOPERATOR)
+        return onnxq_error_set(err, ONNXQ_ERR_INVALID_ARGUMENT,
+                               "unknown quantization format %d", o->format);
+    if ((o->activation_type != T_UINT8 && o->activation_type != T_INT8) ||
+        (o->weight_type != T_UINT8 && o->weight_type != T_INT8))
+        return onnxq_error_set(err, ONNXQ_ERR_INVALID_ARGUMENT,
+                               "activation and weight types must be int8 or "
+                               "uint8");
+    if (o->format == ONNXQ_FORMAT_QOPERATOR &&
+        o->activation_type == T_INT8 && o->weight_type == T_UINT8)
+        return onnxq_error_set(err, ONNXQ_ERR_UNSUPPORTED,
+                               "QOperator with int8 activations and uint8 "
+                               "weights: ONNX Runtime has no QLinearConv/"
+                               "QLinearMatMul kernel for that pair (use "
+                               "--weight-type qint8)");
+    if (o->format == ONNXQ_FORMAT_QOPERATOR && o->exclude_output_op_types &&
+        o->exclude_output_op_types[0])
+        return onnxq_error_set(err, ONNXQ_ERR_UNSUPPORTED,
+                               "OpTypesToExcludeOutputQuantization applies "
+                               "to the QDQ format only");
+    st = onnxq_graph_create(model, &p->g, err);
+    if (st != ONNXQ_OK)
+        return st;
+    st = oq_select_create(model, o->op_types, ONNXQ_STATIC_DEFAULT_OPS,
+                          onnxq_static_known_ops, o->nodes_include,
+                          o->nodes_exclude, &p->sel, err);
+    if (st != ONNXQ_OK)
+        goto fail;
+    p->nn = onnxq_graph_node_count(p->g);
+    size_t nn = p->nn ? p->nn : 1;
+    p->order = malloc(nn * sizeof *p->order);
+    p->act = calloc(nn, sizeof *p->act);
+    p->reason = calloc(nn, sizeof *p->reason);
+    p->fold_of = malloc(nn * sizeof *p->fold_of);
+    if (!p->order || !p->act || !p->reason || !p->fold_of)
+        goto oom;
+    st = onnxq_graph_topo_order(p->g, p->order, err);
+    if (st != ONNXQ_OK)
+        goto fail;
+    for (size_t k = 0; k < p->nn; k++) {
+        size_t i = p->order[k];
+        const Onnx__NodeProto *n = onnxq_graph_node(p->g, i);
+        p->fold_of[i] = SIZE_MAX;
+        oq_select_verdict v = oq_select_node(p->sel, n);
+        if (v != OQ_SELECT_YES) {
+            if (v != OQ_SELECT_OP_TYPE)
+                p->reason[i] = dupf(v == OQ_SELECT_EXCLUDED
+                                        ? "in --nodes-to-exclude"
+                                        : "not in --nodes-to-quantize",
+                                    NULL);
+            continue;
+        }
+        char *why = check_node(p, o, n);
+        if (why) {
+            p->reason[i] = why;
+            continue;
+        }
+        if (is_op(n, "Relu") || is_op(n, "Clip")) {
+            /* fold into the producer when this is its output's only use */
+            int fold = !(o->format == ONNXQ_FORMAT_QDQ &&
+                         o->keep_removable_activations) &&
+                       !o->activation_symmetric;
+            const onnxq_value *v = onnxq_graph_value(p->g, n->input[0]);
+            const onnxq_value *out = onnxq_graph_value(p->g, n->output[0]);
+            if (fold && v && v->kind == ONNXQ_VALUE_NODE_OUTPUT &&
+                v->n_uses == 1 && !v->is_graph_output &&
+                p->act[v->producer] == A_QUANT &&
+                v->producer_output == 0 && out && !out->is_graph_output &&
+                n->n_output == 1) {
+                p->act[i] = A_FOLD;
+                p->fold_of[i] = v->producer;
+            } else {
+                p->reason[i] = dupf(
+                    fold ? "its input is not the only use of a quantized "
+                           "node's output (nothing to fold into)"
+                         : "kept: QDQKeepRemovableActivations or "
+                           "ActivationSymmetric",
+                    NULL);
+            }
+            continue;
+        }
+        p->act[i] = A_QUANT;
+    }
+    /* ranges: inputs and outputs of QUANT nodes */
+    for (size_t k = 0; k < p->nn; k++) {
+        size_t i = p->order[k];
+        if (p->act[i] != A_QUANT)
+            continue;
+        const Onnx__NodeProto *n = onnxq_graph_node(p->g, i);
+        size_t n_act_in = n->n_input;
+        if (is_op(n, "Conv") || is_op(n, "Gemm"))
+            n_act_in = 1;
+        for (size_t j = 0; j < n_act_in; j++)
+            if (is_activation(p, n->input[j]) && add_name(p, n->input[j]))
+                goto oom;
+        if (is_op(n, "Softmax"))
+            continue; /* output range is [0, 1] */
+        const char *y = n->output[0];
+        const onnxq_value *v = onnxq_graph_value(p->g, y);
+        const char *key = y;
+        if (v && v->n_uses == 1) {
+            size_t c = v->uses[0].node;
+            if (p->act[c] == A_FOLD)
+                key = onnxq_graph_node(p->g, c)->output[0];
+        }
+        if (key == y ? add_name(p, y) : alias_key(p, y, key))
+            goto oom;
+    }
+    return ONNXQ_OK;
+oom:
+    st = onnxq_error_set(err, ONNXQ_ERR_OUT_OF_MEMORY, "out of memory");
+fail:
+    plan_clear(p);
+    return st;
+}
+
+onnxq_status onnxq_static_plan(onnxq_model *model,
+                               const onnxq_static_options *o, char ***names,
+                               size_t *n, onnxq_error *err)
+{
+    plan p;
+    *names = NULL;
+    *n = 0;
+    onnxq_status st = make_plan(model, o, &p, err);
+    if (st != ONNXQ_OK)
+        return st;
+    *names = p.names;
+    *n = p.n_names;
+    p.names = NULL;
+    p.n_names = 0;
+    plan_clear(&p);
+    return ONNXQ_OK;
+}
+
+/* ---- writing ------------------------------------------------------------------ */
+
+/* Quantization parameters of one activation tensor. */
+typedef struct qact {
+    char *name;      /* the float tensor */
+    char *q_name;    /* its 8-bit tensor (QOperator) */
+    char *scale_name, *zp_name;
+    float scale;
+    int32_t zp;
+    int float_ok;    /* the float tensor exists in the new graph */
+    int have_q;      /* the 8-bit tensor exists */
+} qact;
+
+typedef struct writer {
+    onnxq_model *model;
+    const onnxq_static_options *o;
+    plan *p;
+    oq_qctx *q;
+    Onnx__GraphProto *gp;
+    Onnx__NodeProto **nodes; /* the new node list */
+    size_t n_nodes, cap_nodes;
+    qact *acts;
+    size_t n_acts, cap_acts;
+    oq_strmap act_of;        /* float tensor -> acts index */
+    oq_strmap rename;        /* QDQ: tensor -> index in renamed[] */
+    char **renamed;
+    size_t n_renamed, cap_renamed;
+    const onnxq_tensor_range *ranges;
+    size_t n_ranges;
+    oq_strmap range_of;      /* range name -> ranges index */
+    Onnx__GraphProto scratch; /* emit() builds nodes here, then moves them */
+    char **grave;            /* strings replaced in old nodes: the plan's
+                                view borrows them until the end */
+    size_t n_grave, cap_grave;
+    Onnx__NodeProto **dead;  /* old nodes replaced, freed after the swap */
+    size_t n_dead, cap_dead;
+    char **strs;             /* names made by name2, freed at the end */
+    size_t n_strs, cap_strs;
+    int w_symmetric;
+    int used_ms;
+    onnxq_static_report *rep;
+    onnxq_error *err;
+} writer;
+
+static onnxq_status oom(writer *w)
+{
+    return onnxq_error_set(w->err, ONNXQ_ERR_OUT_OF_MEMORY, "out of memory");
+}
+
+/* Appends a node built by onnxq_build_node to the new list. */
+static Onnx__NodeProto *emit(writer *w, const char *op, const char *name,
+                             const char *const *in, size_t n_in,
+                             const char *const *out, size_t n_out,
+                             const char *domain)
+{
+    Onnx__NodeProto *n = onnxq_build_node(&w->scratch, op, name, in, n_in,
+                                          out, n_out);
+    if (!n)
+        return NULL;
+    w->scratch.n_node--; /* built at the tail of the scratch list: move it */
+    if (domain && onnxq_build_node_domain(n, domain)) {
+        onnx__node_proto__free_unpacked(n, NULL);
+        return NULL;
+    }
+    if (oq_grow(&w->nodes, &w->cap_nodes, w->n_nodes + 1, sizeof *w->nodes)) {
+        onnx__node_proto__free_unpacked(n, NULL);
+        return NULL;
+    }
+    w->nodes[w->n_nodes++] = n;
+    if (strcmp(op, "QuantizeLinear") == 0 && w->rep)
+        w->rep->n_q++;
+    if (strcmp(op, "DequantizeLinear") == 0 && w->rep)
+        w->rep->n_dq++;
+    if (domain && strcmp(domain, "com.microsoft") == 0)
+        w->used_ms = 1;
+    return n;
+}
+
+/* *slot = copy of s; the old string goes to the grave (the plan's graph
+ * view may still point at it). */
+static int replace_str(writer *w, char **slot, const char *s)
+{
+    char *c = oq_strdup(s);
+    if (!c || oq_grow(&w->grave, &w->cap_grave, w->n_grave + 1,
+                      sizeof *w->grave)) {
+        free(c);
+        return -1;
+    }
+    w->grave[w->n_grave++] = *slot;
+    *slot = c;
+    return 0;
+}
+
+static int bury_node(writer *w, Onnx__NodeProto *n)
+{
+    if (oq_grow(&w->dead, &w->cap_dead, w->n_dead + 1, sizeof *w->dead))
+        return -1;
+    w->dead[w->n_dead++] = n;
+    return 0;
+}
+
+static int keep_node(writer *w, Onnx__NodeProto *n)
+{
+    if (oq_grow(&w->nodes, &w->cap_nodes, w->n_nodes + 1, sizeof *w->nodes))
+        return -1;
+    w->nodes[w->n_nodes++] = n;
+    return 0;
+}
+
+static char *name2(writer *w, const char *a, const char *suffix)
+{
+    size_t n = strlen(a) + strlen(suffix) + 1;
+    char *s = malloc(n);
+    if (!s)
+        return NULL;
+    snprintf(s, n, "%s%s", a, suffix);
+    char *u = oq_qctx_name(w->q, s);
+    free(s);
+    if (u && oq_grow(&w->strs, &w->cap_strs, w->n_strs + 1, sizeof *w->strs)) {
+        free(u);
+        return NULL;
+    }
+    if (u)
+        w->strs[w->n_strs++] = u;
+    return u;
+}
+
+/* The range a tensor was planned to use. */
+static const onnxq_tensor_range *range_for(writer *w, const char *t)
+{
+    size_t k, r;
+    if (!oq_strmap_get(&w->p->key, t, &k))
+        return NULL;
+    if (!oq_strmap_get(&w->range_of, w->p->names[k], &r))
+        return NULL;
+    return &w->ranges[r];
+}
+
+/* Scale and zero point of activation t (added as initializers once). */
+static onnxq_status get_act(writer *w, const char *t, float fixed_lo,
+                            float fixed_hi, int fixed, qact **out)
+{
+    size_t k;
+    if (oq_strmap_get(&w->act_of, t, &k)) {
+        *out = &w->acts[k];
+        return ONNXQ_OK;
+    }
+    float lo, hi;
+    if (fixed) {
+        lo = fixed_lo;
+        hi = fixed_hi;
+    } else {
+        const onnxq_tensor_range *r = range_for(w, t);
+        if (!r)
+            return onnxq_error_set(w->err, ONNXQ_ERR_INVALID_ARGUMENT,
+                                   "no calibration range for tensor '%s'", t);
+        lo = r->rmin;
+        hi = r->rmax;
+    }
+    int32_t qmin, qmax;
+    onnxq_status st = onnxq_qrange(w->o->activation_type,
+                                   w->o->activation_symmetric, 0, &qmin,
+                                   &qmax, w->err);
+    if (st != ONNXQ_OK)
+        return st;
+    qact a;
+    memset(&a, 0, sizeof a);
+    st = onnxq_qparams(lo, hi, qmin, qmax, w->o->activation_symmetric,
+                       &a.scale, &a.zp, w->err);
+    if (st != ONNXQ_OK)
+        return onnxq_error_prefix(w->err, "tensor '%s': ", t);
+    a.name = oq_strdup(t);
+    a.scale_name = name2(w, t, "_scale");
+    a.zp_name = name2(w, t, "_zero_point");
+    a.q_name = name2(w, t, w->o->format == ONNXQ_FORMAT_QOPERATOR
+                               ? "_quantized" : "_QuantizeLinear_Output");
+    if (!a.name || !a.scale_name || !a.zp_name || !a.q_name)
+        return oom(w);
+    int8_t zp8 = (int8_t)a.zp;
+    uint8_t zpu = (uint8_t)a.zp;
+    if (!onnxq_build_initializer(w->gp, a.scale_name, T_FLOAT, 0, NULL,
+                                 &a.scale) ||
+        !onnxq_build_initializer(w->gp, a.zp_name, w->o->activation_type, 0,
+                                 NULL,
+                                 w->o->activation_type == T_INT8
+                                     ? (const void *)&zp8
+                                     : (const void *)&zpu))
+        return oom(w);
+    if (oq_grow(&w->acts, &w->cap_acts, w->n_acts + 1, sizeof *w->acts))
+        return oom(w);
+    w->acts[w->n_acts] = a;
+    if (oq_strmap_put(&w->act_of, w->acts[w->n_acts].name, w->n_acts))
+        return oom(w);
+    *out = &w->acts[w->n_acts++];
+    return ONNXQ_OK;
+}
+
+/* QOperator: the 8-bit version of float activation t (QuantizeLinear if it
+ * is not there yet). */
+static onnxq_status q_input(writer *w, const char *t, qact **out)
+{
+    onnxq_status st = get_act(w, t, 0, 0, 0, out);
+    if (st != ONNXQ_OK)
+        return st;
+    qact *a = *out;
+    if (a->have_q)
+        return ONNXQ_OK;
+    a->float_ok = 1; /* a float tensor being quantized */
+    const char *in[] = {t, a->scale_name, a->zp_name};
+    const char *o[] = {a->q_name};
+    char *nm = name2(w, t, "_QuantizeLinear");
+    if (!nm || !emit(w, "QuantizeLinear", nm, in, 3, o, 1, NULL))
+        return oom(w);
+    a->have_q = 1;
+    return ONNXQ_OK;
+}
+
+/* QOperator: make float tensor t available (DequantizeLinear of its 8-bit
+ * version) if a quantized node made it. */
+static onnxq_status need_float(writer *w, const char *t)
+{
+    size_t k;
+    if (!t || !t[0] || !oq_strmap_get(&w->act_of, t, &k))
+        return ONNXQ_OK;
+    qact *a = &w->acts[k];
+    if (a->float_ok)
+        return ONNXQ_OK;
+    const char *in[] = {a->q_name, a->scale_name, a->zp_name};
+    const char *o[] = {t};
+    char *nm = name2(w, t, "_DequantizeLinear");
+    if (!nm || !emit(w, "DequantizeLinear", nm, in, 3, o, 1, NULL))
+        return oom(w);
+    a->float_ok = 1;
+    return ONNXQ_OK;
+}
+
+/* A constant input quantized as an activation (QOperator Add/Mul): its own
+ * range, per tensor, activation type. */
+static onnxq_status q_const_input(writer *w, const char *t, qact **out)
+{
+    size_t k;
+    if (oq_strmap_get(&w->act_of, t, &k)) {
+        *out = &w->acts[k];
+        return ONNXQ_OK;
+    }
+    const onnxq_graph *owner = NULL;
+    const Onnx__TensorProto *tp = oq_float_weight(w->p->g, t, &owner);
+    float *v = NULL;
+    size_t n = 0;
+    onnxq_status st = oq_read_floats(w->model, tp, &v, &n, w->err);
+    if (st != ONNXQ_OK)
+        return st;
+    float lo = 0, hi = 0;
+    for (size_t i = 0; i < n; i++) {
+        lo = v[i] < lo ? v[i] : lo;
+        hi = v[i] > hi ? v[i] : hi;
+    }
+    st = get_act(w, t, lo, hi, 1, out);
+    if (st != ONNXQ_OK) {
+        free(v);
+        return st;
+    }
+    qact *a = *out;
+    int32_t qmin, qmax;
+    onnxq_qrange(w->o->activation_type, w->o->activation_symmetric, 0, &qmin,
+                 &qmax, NULL);
+    void *q = malloc(n ? n : 1);
+    if (!q) {
+        free(v);
+        return oom(w);
+    }
+    onnxq_quantize_values(v, n, a->scale, a->zp, qmin, qmax,
+                          w->o->activation_type, q);
+    free(v);
+    Onnx__TensorProto *it = onnxq_build_initializer(
+        w->gp, a->q_name, w->o->activation_type, tp->n_dims, tp->dims, q);
+    free(q);
+    if (!it)
+        return oom(w);
+    a->have_q = 1;
+    a->float_ok = 1;
+    return ONNXQ_OK;
+}
+
+static int weight_axis(const writer *w, const Onnx__NodeProto *n)
+{
+    if (!w->o->per_channel)
+        return -1;
+    if (is_op(n, "Conv"))
+        return 0;
+    if (is_op(n, "Gemm"))
+        return attr_i(n, "transB", 0) ? 0 : 1;
+    if (is_op(n, "MatMul") && w->o->format == ONNXQ_FORMAT_QDQ) {
+        const Onnx__TensorProto *b = oq_float_weight(w->p->g, n->input[1], NULL);
+        return b && b->n_dims >= 2 ? (int)b->n_dims - 1 : -1;
+    }
+    return -1;
+}
+
+/* The int32 bias of a Conv/Gemm: B_quantized with scale input_scale *
+ * weight scale(s); with want_params also its scale and zero point (QDQ). */
+static onnxq_status q_bias(writer *w, const char *b, float in_scale,
+                           const oq_qweight_ref *wr, int want_params,
+                           char **q_name, char **scale_name, char **zp_name)
+{
+    const Onnx__TensorProto *tp = oq_float_weight(w->p->g, b, NULL);
+    float *v = NULL;
+    size_t n = 0;
+    onnxq_status st = oq_read_floats(w->model, tp, &v, &n, w->err);
+    if (st != ONNXQ_OK)
+        return st;
+    size_t ns = wr->q.n_params;
+    if (ns != 1 && ns != n) {
+        free(v);
+        return onnxq_error_set(w->err, ONNXQ_ERR_SHAPE_MISMATCH,
+                               "bias '%s' has %zu values for %zu weight "
+                               "scales", b, n, ns);
+    }
+    int32_t *q = malloc((n ? n : 1) * sizeof *q);
+    float *bs = malloc((ns ? ns : 1) * sizeof *bs);
+    if (!q || !bs) {
+        free(v), free(q), free(bs);
+        return oom(w);
+    }
+    onnxq_quantize_bias(v, n, in_scale, wr->q.scales, ns, q, bs, NULL);
+    free(v);
+    *q_name = name2(w, b, "_quantized");
+    int64_t d = (int64_t)n;
+    int ok = *q_name &&
+             onnxq_build_initializer(w->gp, *q_name, T_INT32, 1, &d, q);
+    if (ok && want_params) {
+        *scale_name = name2(w, b, "_quantized_scale");
+        *zp_name = name2(w, b, "_quantized_zero_point");
+        int64_t ds = (int64_t)ns;
+        int32_t *z = calloc(ns ? ns : 1, sizeof *z);
+        ok = *scale_name && *zp_name && z &&
+             onnxq_build_initializer(w->gp, *scale_name, T_FLOAT,
+                                     ns == 1 ? 0 : 1, &ds, bs) &&
+             onnxq_build_initializer(w->gp, *zp_name, T_INT32,
+                                     ns == 1 ? 0 : 1, &ds, z);
+        free(z);
+    }
+    free(q);
+    free(bs);
+    return ok ? ONNXQ_OK : oom(w);
+}
+
+static onnxq_status weight(writer *w, const Onnx__NodeProto *n, size_t idx,
+                           int axis, int32_t dtype, int symmetric,
+                           const oq_qweight_ref **out)
+{
+    onnxq_status st = oq_qctx_weight(w->q, w->p->g, n->input[idx], dtype,
+                                     symmetric, w->o->reduce_range, axis, out,
+                                     w->err);
+    if (st == ONNXQ_OK && w->rep)
+        w->rep->weights_quantized++;
+    return st;
+}
+
+/* Moves the attributes of old to n. */
+static void take_attrs(Onnx__NodeProto *n, Onnx__NodeProto *old)
+{
+    n->attribute = old->attribute;
+    n->n_attribute = old->n_attribute;
+    old->attribute = NULL;
+    old->n_attribute = 0;
+}
+
+static char *qop_name(writer *w, const Onnx__NodeProto *n)
+{
+    return name2(w, n->name && n->name[0] ? n->name : n->output[0], "_quant");
+}
+
+/* QOperator: one quantized node replaced by its QLinear form. */
+static onnxq_status write_qop(writer *w, Onnx__NodeProto *n)
+{
+    onnxq_status st;
+    const char *in[16];
+    size_t n_in = 0;
+    const char *op = NULL, *domain = NULL;
+    int out_fixed = 0;
+    float fix_lo = 0, fix_hi = 0;
+    qact *x = NULL, *y = NULL;
+    char *extra_name = NULL;
+    if (is_op(n, "Conv") || is_op(n, "Gemm") ||
+        (is_op(n, "MatMul") && !is_activation(w->p, n->input[1]))) {
+        int is_gemm = is_op(n, "Gemm");
+        st = q_input(w, n->input[0], &x);
+        if (st != ONNXQ_OK)
+            return st;
+        const oq_qweight_ref *wr;
+        int axis = weight_axis(w, n);
+        st = weight(w, n, 1, axis, w->o->weight_type, w->w_symmetric, &wr);
+        if (st != ONNXQ_OK)
+            return st;
+        in[n_in++] = x->q_name;
+        in[n_in++] = x->scale_name;
+        in[n_in++] = x->zp_name;
+        in[n_in++] = wr->q_name;
+        in[n_in++] = wr->scale_name;
+        in[n_in++] = wr->zp_name;
+        st = get_act(w, n->output[0], 0, 0, 0, &y);
+        if (st != ONNXQ_OK)
+            return st;
+        if (is_gemm) {
+            char *bq = NULL;
+            if (present(n, 2)) {
+                st = q_bias(w, n->input[2], x->scale, wr, 0, &bq, NULL, NULL);
+                if (st != ONNXQ_OK)
+                    return st;
+            }
+            in[n_in++] = bq ? bq : "";
+            in[n_in++] = y->scale_name;
+            in[n_in++] = y->zp_name;
+            op = "QGemm";
+            domain = "com.microsoft";
+        } else if (is_op(n, "Conv")) {
+            in[n_in++] = y->scale_name;
+            in[n_in++] = y->zp_name;
+            if (present(n, 2)) {
+                char *bq = NULL;
+                st = q_bias(w, n->input[2], x->scale, wr, 0, &bq, NULL, NULL);
+                if (st != ONNXQ_OK)
+                    return st;
+                in[n_in++] = bq;
+            }
+            op = "QLinearConv";
+        } else {
+            in[n_in++] = y->scale_name;
+            in[n_in++] = y->zp_name;
+            op = "QLinearMatMul";
+        }
+    } else {
+        /* every input an activation (or a constant quantized like one) */
+        int is_concat = is_op(n, "Concat");
+        if (is_op(n, "Softmax")) {
+            out_fixed = 1;
+            fix_lo = 0;
+            fix_hi = 1;
+        }
+        if (is_op(n, "MatMul"))
+            op = "QLinearMatMul";
+        else if (is_op(n, "Add"))
+            op = "QLinearAdd", domain = "com.microsoft";
+        else if (is_op(n, "Mul"))
+            op = "QLinearMul", domain = "com.microsoft";
+        else if (is_concat)
+            op = "QLinearConcat", domain = "com.microsoft";
+        else if (is_op(n, "GlobalAveragePool"))
+            op = "QLinearGlobalAveragePool", domain = "com.microsoft";
+        else if (is_op(n, "AveragePool"))
+            op = "QLinearAveragePool", domain = "com.microsoft";
+        else if (is_op(n, "Sigmoid"))
+            op = "QLinearSigmoid", domain = "com.microsoft";
+        else if (is_op(n, "LeakyRelu"))
+            op = "QLinearLeakyRelu", domain = "com.microsoft";
+        else if (is_op(n, "Softmax"))
+            op = "QLinearSoftmax", domain = "com.microsoft";
+        else
+            return onnxq_error_set(w->err, ONNXQ_ERR_INTERNAL,
+                                   "no QOperator form for %s", n->op_type);
+        st = get_act(w, n->output[0], fix_lo, fix_hi, out_fixed, &y);
+        if (st != ONNXQ_OK)
+            return st;
+        if (is_concat) {
+            in[n_in++] = y->scale_name;
+            in[n_in++] = y->zp_name;
+        }
+        if (n->n_input > 4 && is_concat)
+            return onnxq_error_set(w->err, ONNXQ_ERR_UNSUPPORTED,
+                                   "Concat '%s' with %zu inputs (onnxq "
+                                   "quantizes up to 4)", n->name, n->n_input);
+        for (size_t i = 0; i < n->n_input; i++) {
+            qact *a;
+            st = is_activation(w->p, n->input[i])
+                     ? q_input(w, n->input[i], &a)
+                     : q_const_input(w, n->input[i], &a);
+            if (st != ONNXQ_OK)
+                return st;
+            in[n_in++] = a->q_name;
+            in[n_in++] = a->scale_name;
+            in[n_in++] = a->zp_name;
+        }
+        if (!is_concat) {
+            in[n_in++] = y->scale_name;
+            in[n_in++] = y->zp_name;
+        }
+    }
+    const char *outs[] = {y->q_name};
+    extra_name = qop_name(w, n);
+    Onnx__NodeProto *q = extra_name ? emit(w, op, extra_name, in, n_in, outs,
+                                           1, domain)
+                                    : NULL;
+    if (!q)
+        return oom(w);
+    take_attrs(q, n);
+    if (is_op(n, "Gemm")) {
+        /* QGemm keeps alpha, transA, transB; beta is folded (it is 1) */
+        for (size_t i = 0; i < q->n_attribute; i++)
+            if (strcmp(q->attribute[i]->name, "beta") == 0) {
+                onnx__attribute_proto__free_unpacked(q->attribute[i], NULL);
+                q->attribute[i] = q->attribute[--q->n_attribute];
+                break;
+            }
+    }
+    if (is_op(n, "Softmax"))
+        onnxq_build_attr_int(q, "opset",
+                             onnxq_model_opset(w->model, ""));
+    if (is_op(n, "GlobalAveragePool") || is_op(n, "AveragePool"))
+        onnxq_build_attr_int(q, "channels_last", 0);
+    y->have_q = 1;
+    return ONNXQ_OK;
+}
+
+/* ---- QDQ ------------------------------------------------------------------------ */
+
+/* The name consumers read instead of t (QDQ), or t. */
+static const char *renamed_as(writer *w, const char *t)
+{
+    size_t k;
+    if (t && t[0] && oq_strmap_get(&w->rename, t, &k))
+        return w->renamed[k];
+    return t;
+}
+
+static onnxq_status set_rename(writer *w, const char *t, char *to)
+{
+    if (oq_grow(&w->renamed, &w->cap_renamed, w->n_renamed + 1,
+                sizeof *w->renamed))
+        return oom(w);
+    w->renamed[w->n_renamed] = to;
+    const char *key = w->renamed[w->n_renamed];
+    (void)key;
+    /* the key must outlive the map: keep it in acts[] (get_act dup) */
+    size_t k;
+    if (!oq_strmap_get(&w->act_of, t, &k))
+        return onnxq_error_set(w->err, ONNXQ_ERR_INTERNAL,
+                               "rename of unknown tensor '%s'", t);
+    if (oq_strmap_put(&w->rename, w->acts[k].name, w->n_renamed))
+        return oom(w);
+    w->n_renamed++;
+    return ONNXQ_OK;
+}
+
+static int in_list(const char *list, const char *op)
+{
+    if (!list)
+        return 0;
+    size_t n = strlen(op);
+    for (const char *s = list; *s;) {
+        const char *e = strchr(s, ',');
+        size_t len = e ? (size_t)(e - s) : strlen(s);
+        if (len == n && strncmp(s, op, n) == 0)
+            return 1;
+        if (!e)
+            break;
+        s = e + 1;
+    }
+    return 0;
+}
+
+/* QDQ: a Q -> DQ pair on activation t, placed now (right after t is made);
+ * later readers of t read the DequantizeLinear output. */
+static onnxq_status qdq_pair(writer *w, const char *t)
+{
+    qact *a;
+    size_t k;
+    if (oq_strmap_get(&w->rename, t, &k))
+        return ONNXQ_OK;
+    onnxq_status st = get_act(w, t, 0, 0, 0, &a);
+    if (st != ONNXQ_OK)
+        return st;
+    char *dq_out = name2(w, t, "_DequantizeLinear_Output");
+    char *qn = name2(w, t, "_QuantizeLinear");
+    char *dqn = name2(w, t, "_DequantizeLinear");
+    if (!dq_out || !qn || !dqn)
+        return oom(w);
+    const char *qin[] = {t, a->scale_name, a->zp_name};
+    const char *qout[] = {a->q_name};
+    const char *din[] = {a->q_name, a->scale_name, a->zp_name};
+    const char *dout[] = {dq_out};
+    if (!emit(w, "QuantizeLinear", qn, qin, 3, qout, 1, NULL) ||
+        !emit(w, "DequantizeLinear", dqn, din, 3, dout, 1, NULL))
+        return oom(w);
+    return set_rename(w, t, dq_out);
+}
+
+/* QDQ: DequantizeLinear of a quantized weight; returns the float name. */
+static onnxq_status dq_weight(writer *w, const char *wname,
+                              const oq_qweight_ref *wr, const char **out)
+{
+    char *dq_out = name2(w, wname, "_DequantizeLinear_Output");
+    char *dqn = name2(w, wname, "_DequantizeLinear");
+    if (!dq_out || !dqn)
+        return oom(w);
+    Onnx__NodeProto *d;
+    if (w->o->add_qdq_pair_to_weight) {
+        /* the float weight stays, with a Q -> DQ pair on it */
+        char *qn = name2(w, wname, "_QuantizeLinear");
+        char *qo = name2(w, wname, "_QuantizeLinear_Output");
+        if (!qn || !qo)
+            return oom(w);
+        const char *qin[] = {wname, wr->scale_name, wr->zp_name};
+        const char *qout[] = {qo};
+        Onnx__NodeProto *qnode =
+            emit(w, "QuantizeLinear", qn, qin, 3, qout, 1, NULL);
+        if (!qnode)
+            return oom(w);
+        if (wr->q.axis >= 0)
+            onnxq_build_attr_int(qnode, "axis", wr->q.axis);
+        const char *din[] = {qo, wr->scale_name, wr->zp_name};
+        const char *dout[] = {dq_out};
+        d = emit(w, "DequantizeLinear", dqn, din, 3, dout, 1, NULL);
+    } else {
+        const char *din[] = {wr->q_name, wr->scale_name, wr->zp_name};
+        const char *dout[] = {dq_out};
+        d = emit(w, "DequantizeLinear", dqn, din, 3, dout, 1, NULL);
+    }
+    if (!d)
+        return oom(w);
+    if (wr->q.axis >= 0)
+        onnxq_build_attr_int(d, "axis", wr->q.axis);
+    *out = dq_out;
+    return ONNXQ_OK;
+}
+
+/* QDQ: the weight, bias and constant inputs of a quantized node become
+ * DequantizeLinear outputs; activation inputs were given their pairs when
+ * they were made. */
+static onnxq_status write_qdq_node(writer *w, Onnx__NodeProto *n)
+{
+    onnxq_status st;
+    int has_w = is_op(n, "Conv") || is_op(n, "Gemm") ||
+                (is_op(n, "MatMul") && !is_activation(w->p, n->input[1]));
+    /* decided on the original names: the loop renames inputs */
+    unsigned act_mask = 0;
+    for (size_t i = 0; i < n->n_input && i < 32; i++)
+        if (present(n, i) && is_activation(w->p, n->input[i]))
+            act_mask |= 1u << i;
+    for (size_t i = 0; i < n->n_input && i < 32; i++) {
+        if (!present(n, i))
+            continue;
+        if (has_w && i == 2)
+            continue; /* bias, with the weight */
+        if (act_mask & (1u << i)) {
+            /* graph inputs and float-made tensors get their pair here */
+            st = qdq_pair(w, n->input[i]);
+            if (st != ONNXQ_OK)
+                return st;
+            continue;
+        }
+        const oq_qweight_ref *wr;
+        int axis = has_w && i == 1 ? weight_axis(w, n) : -1;
+        int32_t dt = w->o->weight_type;
+        st = weight(w, n, i, axis, dt, w->w_symmetric, &wr);
+        if (st != ONNXQ_OK)
+            return st;
+        const char *f = NULL;
+        st = dq_weight(w, n->input[i], wr, &f);
+        if (st != ONNXQ_OK)
+            return st;
+        if (replace_str(w, &n->input[i], f))
+            return oom(w);
+        if (has_w && i == 1 && present(n, 2) && w->o->quantize_bias) {
+            qact *x;
+            st = get_act(w, n->input[0], 0, 0, 0, &x);
+            if (st != ONNXQ_OK)
+                return st;
+            char *bq, *bs, *bz;
+            st = q_bias(w, n->input[2], x->scale, wr, 1, &bq, &bs, &bz);
+            if (st != ONNXQ_OK)
+                return st;
+            char *dq_out = name2(w, n->input[2], "_DequantizeLinear_Output");
+            char *dqn = name2(w, n->input[2], "_DequantizeLinear");
+            if (!dq_out || !dqn)
+                return oom(w);
+            const char *din[] = {bq, bs, bz};
+            const char *dout[] = {dq_out};
+            Onnx__NodeProto *d =
+                emit(w, "DequantizeLinear", dqn, din, 3, dout, 1, NULL);
+            if (!d)
+                return oom(w);
+            if (wr->q.n_params > 1)
+                onnxq_build_attr_int(d, "axis", 0);
+            if (replace_str(w, &n->input[2], dq_out))
+                return oom(w);
+        }
+    }
+    return ONNXQ_OK;
+}
+
+/* ---- driver ------------------------------------------------------------------ */
+
+static onnxq_status fill_report(writer *w, onnxq_static_report *rep)
+{
+    plan *p = w->p;
+    rep->nodes = calloc(p->nn ? p->nn : 1, sizeof *rep->nodes);
+    if (!rep->nodes)
+        return oom(w);
+    rep->n_nodes = p->nn;
+    for (size_t i = 0; i < p->nn; i++) {
+        const Onnx__NodeProto *n = onnxq_graph_node(p->g, i);
+        onnxq_static_node *r = &rep->nodes[i];
+        r->name = oq_strdup(onnxq_graph_node_label(p->g, i));
+        r->op_type = oq_strdup(n->op_type);
+        r->quantized = p->act[i] != A_FLOAT;
+        rep->n_quantized += r->quantized;
+        if (p->act[i] == A_FOLD)
+            r->reason = dupf("folded into %s",
+                             onnxq_graph_node_label(p->g, p->fold_of[i]));
+        else if (p->reason[i])
+            r->reason = oq_strdup(p->reason[i]);
+        if (!r->name || !r->op_type)
+            return oom(w);
+    }
+    return ONNXQ_OK;
+}
+
+onnxq_status onnxq_static_quantize(onnxq_model *model,
+                                   const onnxq_static_options *o,
+                                   const onnxq_tensor_range *ranges,
+                                   size_t n_ranges, onnxq_static_report *rep,
+                                   onnxq_error *err)
+{
+    if (rep)
+        memset(rep, 0, sizeof *rep);
+    plan p;
+    onnxq_status st = make_plan(model, o, &p, err);
+    if (st != ONNXQ_OK)
+        return st;
+    writer w;
+    memset(&w, 0, sizeof w);
+    w.model = model;
+    w.o = o;
+    w.p = &p;
+    w.ranges = ranges;
+    w.n_ranges = n_ranges;
+    w.rep = rep;
+    w.err = err;
+    w.gp = onnxq_model_proto(model)->graph;
+    onnx__graph_proto__init(&w.scratch);
+    w.w_symmetric = o->weight_symmetric >= 0 ? o->weight_symmetric
+                                             : o->weight_type == T_INT8;
+    for (size_t i = 0; i < n_ranges; i++)
+        if (oq_strmap_put(&w.range_of, ranges[i].name, i)) {
+            st = oom(&w);
+            goto done;
+        }
+    for (size_t k = 0; k < p.n_names; k++) {
+        size_t r;
+        if (!oq_strmap_get(&w.range_of, p.names[k], &r)) {
+            st = onnxq_error_set(err, ONNXQ_ERR_INVALID_ARGUMENT,
+                                 "no calibration range for tensor '%s'",
+                                 p.names[k]);
+            goto done;
+        }
+    }
+    /* opsets: QLinear ops need 10, per-axis DequantizeLinear 13 */
+    int64_t want = o->format == ONNXQ_FORMAT_QDQ && o->per_channel ? 13 : 11;
+    int64_t from = onnxq_model_opset(model, "");
+    if (rep)
+        rep->opset_from = rep->opset_to = from;
+    if (from < want) {
+        st = oq_raise_opset(model, want, &from, err);
+        if (st != ONNXQ_OK)
+            goto done;
+        if (rep)
+            rep->opset_to = want;
+    }
+    st = oq_qctx_create(model, &w.q, err);
+    if (st != ONNXQ_OK)
+        goto done;
+    if (rep && (st = fill_report(&w, rep)) != ONNXQ_OK)
+        goto done;
+
+    /* the new node list is built in w.nodes; the old list stays in the
+     * proto (the plan's view reads it) until the swap at the end */
+    Onnx__NodeProto **old = w.gp->node;
+    if (w.gp->n_node != p.nn) {
+        st = onnxq_error_set(err, ONNXQ_ERR_INTERNAL, "node count changed");
+        goto done;
+    }
+    int qop = o->format == ONNXQ_FORMAT_QOPERATOR;
+    /* folds: the producer writes the Relu's output directly */
+    for (size_t i = 0; i < p.nn; i++)
+        if (p.act[i] == A_FOLD &&
+            replace_str(&w, &old[p.fold_of[i]]->output[0], old[i]->output[0])) {
+            st = oom(&w);
+            goto done;
+        }
+    for (size_t k = 0; k < p.nn && st == ONNXQ_OK; k++) {
+        size_t i = p.order[k];
+        Onnx__NodeProto *n = old[i];
+        if (p.act[i] == A_FOLD) {
+            if (bury_node(&w, n))
+                st = oom(&w);
+            continue;
+        }
+        if (p.act[i] == A_QUANT && qop) {
+            st = write_qop(&w, n);
+            if (st == ONNXQ_OK && bury_node(&w, n))
+                st = oom(&w);
+            continue;
+        }
+        if (qop) {
+            for (size_t j = 0; j < n->n_input && st == ONNXQ_OK; j++)
+                st = need_float(&w, n->input[j]);
+        } else {
+            if (p.act[i] == A_QUANT)
+                st = write_qdq_node(&w, n);
+            for (size_t j = 0; j < n->n_input && st == ONNXQ_OK; j++) {
+                const char *r = renamed_as(&w, n->input[j]);
+                if (r != n->input[j] && replace_str(&w, &n->input[j], r))
+                    st = oom(&w);
+            }
+        }
+        if (st != ONNXQ_OK)
+            break;
+        if (keep_node(&w, n)) {
+            st = oom(&w);
+            break;
+        }
+        /* QDQ: outputs of quantized nodes get their pair right away */
+        if (!qop && p.act[i] == A_QUANT &&
+            !in_list(o->exclude_output_op_types, n->op_type)) {
+            const char *y = n->output[0];
+            size_t kk;
+            if (is_op(n, "Softmax")) {
+                qact *a;
+                st = get_act(&w, y, 0, 1, 1, &a);
+                if (st == ONNXQ_OK)
+                    st = qdq_pair(&w, y);
+            } else if (oq_strmap_get(&p.key, y, &kk)) {
+                st = qdq_pair(&w, y);
+            }
+        }
+    }
+    /* QOperator: graph outputs made by quantized nodes are dequantized */
+    for (size_t i = 0; qop && i < w.gp->n_output && st == ONNXQ_OK; i++)
+        st = need_float(&w, w.gp->output[i]->name);
+    if (st != ONNXQ_OK)
+        goto done;
+    /* the swap.  Views over the graph go first: onnxq_graph_destroy walks
+     * the proto's current node list, which must be the one it indexed.
+     * Float weights nobody reads any more go with remove_dead below. */
+    onnxq_graph_destroy(p.g);
+    p.g = NULL;
+    oq_qctx_destroy(w.q);
+    w.q = NULL;
+    free(w.gp->node);
+    w.gp->node = w.nodes;
+    w.gp->n_node = w.n_nodes;
+    w.nodes = NULL;
+    w.n_nodes = 0;
+    for (size_t i = 0; i < w.n_dead; i++)
+        onnx__node_proto__free_unpacked(w.dead[i], NULL);
+    w.n_dead = 0;
+    if (w.used_ms)
+        st = oq_import_domain(model, "com.microsoft", 1, err);
+    if (st == ONNXQ_OK)
+        st = onnxq_model_remove_dead(model, NULL, NULL, err);
+done:
+    /* on failure the old list is still the model's; new nodes are ours */
+    for (size_t i = 0; i < w.n_nodes; i++) {
+        int is_old = 0;
+        for (size_t j = 0; j < w.gp->n_node && !is_old; j++)
+            is_old = w.gp->node[j] == w.nodes[i];
+        if (!is_old)
+            onnx__node_proto__free_unpacked(w.nodes[i], NULL);
+    }
+    free(w.nodes);
+    free(w.dead);
+    free(w.scratch.node);
+    for (size_t i = 0; i < w.n_grave; i++)
+        free(w.grave[i]);
+    free(w.grave);
+    for (size_t i = 0; i < w.n_acts; i++)
+        free(w.acts[i].name); /* the other names are in w.strs */
+    for (size_t i = 0; i < w.n_strs; i++)
+        free(w.strs[i]);
+    free(w.strs);
+    free(w.acts);
+    free(w.renamed);
+    oq_strmap_clear(&w.act_of);
+    oq_strmap_clear(&w.rename);
+    oq_strmap_clear(&w.range_of);
+    oq_qctx_destroy(w.q);
+    plan_clear(&p);
+    if (st != ONNXQ_OK && rep)
+        onnxq_static_report_clear(rep);
+    return st;
+}

@@ -1,0 +1,19 @@
+/*
+ * int8_stats.h — process-wide counters of how the int8 fast kernels ran
+ * (int8_ops.c): tests check that a case took the fast path and did not
+ * quietly fall back to the reference kernel.  Plain C, so tests can
+ * include it by path.
+ */
+#ifndef OQ_INT8_STATS_H
+#define OQ_INT8_STATS_H
+
+#include <stddef.h>
+
+typedef struct oq_int8_stats {
+    size_t fast_runs;      /* node runs computed by the int8 kernels */
+    size_t fallback_runs;  /* node runs handed to the reference kernel */
+} oq_int8_stats;
+
+oq_int8_stats oq_int8_stats_get(void);
+
+#endif

@@ -1,0 +1,373 @@
+/*
+ * qgemm.c — the exact int16 x int16 -> int32 product of qgemm.h and the
+ * requantization loops, with an AVX2 path (vpmaddwd) chosen at run time and
+ * a portable one that computes the same numbers.
+ *
+ * Tile: OQ_QG_MR rows x OQ_QG_NR columns in 12 ymm accumulators; each k
+ * pair loads the panel's 2 x 8 int32 lanes (16 columns, two k each) once
+ * and broadcasts one int32 (two k) per row.  The panel group (K x 16 int16)
+ * stays in L2 while every row block passes over it.
+ *
+ * Requantization reproduces the reference's requant1 lane by lane:
+ * cvtdq2ps rounds like (float)int, max/min with the clamp bounds first (so
+ * a NaN product becomes the low bound, as MAXPS does in MLAS), cvtps2dq
+ * rounds half to even under the default MXCSR, then the zero point is
+ * added and the value packed (it is already in range).  No FMA is enabled
+ * in the AVX2 functions, so multiply and add round separately.
+ */
+#include <math.h>
+#include <string.h>
+
+#include "qgemm.h"
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#define OQ_QG_X86 1
+#else
+#define OQ_QG_X86 0
+#endif
+
+static int have_avx2(void)
+{
+#if OQ_QG_X86
+    static int cached = -1;
+    if (cached < 0)
+        cached = __builtin_cpu_supports("avx2") ? 1 : 0;
+    return cached;
+#else
+    return 0;
+#endif
+}
+
+/* ---- portable tile ---------------------------------------------------- */
+
+static void tile_scalar(const int16_t *rows, size_t M, const int16_t *panel,
+                        size_t K2, int32_t *c, size_t ldc, size_t nc)
+{
+    for (size_t m = 0; m < M; m++) {
+        uint32_t acc[OQ_QG_NR] = {0};
+        for (size_t p = 0; p < K2; p++) {
+            const int16_t *b = panel + p * OQ_QG_NR * 2;
+            const int16_t *a = rows + oq_qg_rows_at(K2, m, 2 * p);
+            int32_t a0 = a[0], a1 = a[1];
+            for (size_t j = 0; j < OQ_QG_NR; j++)
+                acc[j] += (uint32_t)(a0 * b[2 * j] + a1 * b[2 * j + 1]);
+        }
+        for (size_t j = 0; j < nc; j++)
+            c[m * ldc + j] = (int32_t)acc[j];
+    }
+}
+
+/* ---- AVX2 tile --------------------------------------------------------- */
+
+#if OQ_QG_X86
+#define AVX2 __attribute__((target("avx2")))
+
+static inline int32_t load_pair(const int16_t *p)
+{
+    int32_t v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
+/* mr (1..6) rows x 16 columns; mr is a constant at each call site so the
+ * accumulators live in registers. */
+AVX2 static inline __attribute__((always_inline)) void
+tile_avx2_mr(int mr, const int16_t *blk, const int16_t *panel, size_t K2,
+             int32_t *c, size_t ldc, size_t nc)
+{
+    __m256i acc[OQ_QG_MR][2];
+    for (int r = 0; r < mr; r++)
+        acc[r][0] = acc[r][1] = _mm256_setzero_si256();
+    for (size_t p = 0; p < K2; p++) {
+        const __m256i b0 = _mm256_loadu_si256((const __m256i *)(panel + p * 32));
+        const __m256i b1 = _mm256_loadu_si256((const __m256i *)(panel + p * 32 + 16));
+        for (int r = 0; r < mr; r++) {
+            __m256i a = _mm256_set1_epi32(load_pair(blk + (p * OQ_QG_MR + (size_t)r) * 2));
+            acc[r][0] = _mm256_add_epi32(acc[r][0], _mm256_madd_epi16(a, b0));
+            acc[r][1] = _mm256_add_epi32(acc[r][1], _mm256_madd_epi16(a, b1));
+        }
+    }
+    for (int r = 0; r < mr; r++) {
+        int32_t *dst = c + (size_t)r * ldc;
+        if (nc == OQ_QG_NR) {
+            _mm256_storeu_si256((__m256i *)dst, acc[r][0]);
+            _mm256_storeu_si256((__m256i *)(dst + 8), acc[r][1]);
+        } else {
+            int32_t tmp[OQ_QG_NR];
+            _mm256_storeu_si256((__m256i *)tmp, acc[r][0]);
+            _mm256_storeu_si256((__m256i *)(tmp + 8), acc[r][1]);
+            memcpy(dst, tmp, nc * sizeof *dst);
+        }
+    }
+}
+
+AVX2 static void tile_avx2(const int16_t *rows, size_t M, const int16_t *panel,
+                           size_t K2, int32_t *c, size_t ldc, size_t nc)
+{
+    size_t blk = K2 * OQ_QG_MR * 2;
+    for (size_t m = 0; m < M; m += OQ_QG_MR) {
+        const int16_t *a = rows + m / OQ_QG_MR * blk;
+        switch (M - m >= OQ_QG_MR ? OQ_QG_MR : M - m) {
+        case 6: tile_avx2_mr(6, a, panel, K2, c + m * ldc, ldc, nc); break;
+        case 5: tile_avx2_mr(5, a, panel, K2, c + m * ldc, ldc, nc); break;
+        case 4: tile_avx2_mr(4, a, panel, K2, c + m * ldc, ldc, nc); break;
+        case 3: tile_avx2_mr(3, a, panel, K2, c + m * ldc, ldc, nc); break;
+        case 2: tile_avx2_mr(2, a, panel, K2, c + m * ldc, ldc, nc); break;
+        default: tile_avx2_mr(1, a, panel, K2, c + m * ldc, ldc, nc); break;
+        }
+    }
+}
+#endif
+
+void oq_qg_tile_cols(const int16_t *rows, size_t M, const int16_t *panel,
+                     size_t K2, int32_t *c, size_t ldc, size_t nc)
+{
+#if OQ_QG_X86
+    if (have_avx2()) {
+        tile_avx2(rows, M, panel, K2, c, ldc, nc);
+        return;
+    }
+#endif
+    tile_scalar(rows, M, panel, K2, c, ldc, nc);
+}
+
+void oq_qg_gemm(const int16_t *rows, size_t M, const int16_t *panel,
+                size_t K2, size_t N, int32_t *c, size_t ldc, int nt)
+{
+    size_t groups = (N + OQ_QG_NR - 1) / OQ_QG_NR;
+    size_t mblocks = (M + 47) / 48; /* row blocks of 48: 8 register tiles */
+    size_t tasks = groups * mblocks;
+    (void)nt;
+#pragma omp parallel for schedule(static) num_threads(nt) \
+    if (tasks > 1 && M * N * K2 >= 65536)
+    for (size_t t = 0; t < tasks; t++) {
+        size_t j = t / mblocks, mb = t % mblocks;
+        size_t m0 = mb * 48, mn = M - m0 < 48 ? M - m0 : 48;
+        size_t n0 = j * OQ_QG_NR, nc = N - n0 < OQ_QG_NR ? N - n0 : OQ_QG_NR;
+        oq_qg_tile_cols(rows + m0 / OQ_QG_MR * K2 * OQ_QG_MR * 2, mn,
+                        panel + j * K2 * OQ_QG_NR * 2, K2, c + m0 * ldc + n0,
+                        ldc, nc);
+    }
+}
+
+/* ---- implicit-GEMM convolution tile ------------------------------------ */
+
+static void conv_tile_scalar(const int16_t *const *xrow, int mr,
+                             const int64_t *tap_off, size_t ntaps, size_t C2,
+                             const int16_t *panel, int32_t *c, size_t ldc,
+                             size_t nc)
+{
+    for (int r = 0; r < mr; r++) {
+        uint32_t acc[OQ_QG_NR] = {0};
+        for (size_t t = 0; t < ntaps; t++)
+            for (size_t q = 0; q < C2; q++) {
+                const int16_t *a = xrow[r] + tap_off[t] + 2 * q;
+                const int16_t *b = panel + (t * C2 + q) * OQ_QG_NR * 2;
+                for (size_t j = 0; j < OQ_QG_NR; j++)
+                    acc[j] += (uint32_t)(a[0] * b[2 * j] + a[1] * b[2 * j + 1]);
+            }
+        for (size_t j = 0; j < nc; j++)
+            c[(size_t)r * ldc + j] = (int32_t)acc[j];
+    }
+}
+
+#if OQ_QG_X86
+AVX2 static inline __attribute__((always_inline)) void
+conv_tile_avx2_mr(int mr, const int16_t *const *xrow, const int64_t *tap_off,
+                  size_t ntaps, size_t C2, const int16_t *panel, int32_t *c,
+                  size_t ldc, size_t nc)
+{
+    __m256i acc[OQ_QG_MR][2];
+    for (int r = 0; r < mr; r++)
+        acc[r][0] = acc[r][1] = _mm256_setzero_si256();
+    const int16_t *b = panel;
+    for (size_t t = 0; t < ntaps; t++) {
+        const int16_t *x[OQ_QG_MR];
+        for (int r = 0; r < mr; r++)
+            x[r] = xrow[r] + tap_off[t];
+        for (size_t q = 0; q < C2; q++, b += 32) {
+            const __m256i b0 = _mm256_loadu_si256((const __m256i *)b);
+            const __m256i b1 = _mm256_loadu_si256((const __m256i *)(b + 16));
+            for (int r = 0; r < mr; r++) {
+                __m256i a = _mm256_set1_epi32(load_pair(x[r] + 2 * q));
+                acc[r][0] = _mm256_add_epi32(acc[r][0], _mm256_madd_epi16(a, b0));
+                acc[r][1] = _mm256_add_epi32(acc[r][1], _mm256_madd_epi16(a, b1));
+            }
+        }
+    }
+    for (int r = 0; r < mr; r++) {
+        int32_t tmp[OQ_QG_NR];
+        _mm256_storeu_si256((__m256i *)tmp, acc[r][0]);
+        _mm256_storeu_si256((__m256i *)(tmp + 8), acc[r][1]);
+        memcpy(c + (size_t)r * ldc, tmp, nc * sizeof *tmp);
+    }
+}
+
+AVX2 static void conv_tile_avx2(const int16_t *const *xrow, int mr,
+                                const int64_t *tap_off, size_t ntaps, size_t C2,
+                                const int16_t *panel, int32_t *c, size_t ldc,
+                                size_t nc)
+{
+    switch (mr) {
+    case 6: conv_tile_avx2_mr(6, xrow, tap_off, ntaps, C2, panel, c, ldc, nc); break;
+    case 5: conv_tile_avx2_mr(5, xrow, tap_off, ntaps, C2, panel, c, ldc, nc); break;
+    case 4: conv_tile_avx2_mr(4, xrow, tap_off, ntaps, C2, panel, c, ldc, nc); break;
+    case 3: conv_tile_avx2_mr(3, xrow, tap_off, ntaps, C2, panel, c, ldc, nc); break;
+    case 2: conv_tile_avx2_mr(2, xrow, tap_off, ntaps, C2, panel, c, ldc, nc); break;
+    default: conv_tile_avx2_mr(1, xrow, tap_off, ntaps, C2, panel, c, ldc, nc); break;
+    }
+}
+#endif
+
+void oq_qg_conv_tile(const int16_t *const *xrow, int mr, const int64_t *tap_off,
+                     size_t ntaps, size_t C2, const int16_t *panel, int32_t *c,
+                     size_t ldc, size_t nc)
+{
+#if OQ_QG_X86
+    if (have_avx2()) {
+        conv_tile_avx2(xrow, mr, tap_off, ntaps, C2, panel, c, ldc, nc);
+        return;
+    }
+#endif
+    conv_tile_scalar(xrow, mr, tap_off, ntaps, C2, panel, c, ldc, nc);
+}
+
+/* ---- panel interleave ---------------------------------------------------- */
+
+#if OQ_QG_X86
+AVX2 static void interleave_avx2(const int16_t *r0, const int16_t *r1,
+                                 int16_t *dst)
+{
+    __m256i a = _mm256_loadu_si256((const __m256i *)r0);
+    __m256i b = r1 ? _mm256_loadu_si256((const __m256i *)r1) : _mm256_setzero_si256();
+    /* unpack works per 128-bit lane: columns 0-3 | 8-11 and 4-7 | 12-15 */
+    __m256i lo = _mm256_unpacklo_epi16(a, b), hi = _mm256_unpackhi_epi16(a, b);
+    _mm256_storeu_si256((__m256i *)dst, _mm256_permute2x128_si256(lo, hi, 0x20));
+    _mm256_storeu_si256((__m256i *)(dst + 16), _mm256_permute2x128_si256(lo, hi, 0x31));
+}
+#endif
+
+void oq_qg_interleave16(const int16_t *r0, const int16_t *r1, int16_t *dst)
+{
+#if OQ_QG_X86
+    if (have_avx2()) {
+        interleave_avx2(r0, r1, dst);
+        return;
+    }
+#endif
+    for (size_t c = 0; c < OQ_QG_NR; c++) {
+        dst[2 * c] = r0[c];
+        dst[2 * c + 1] = r1 ? r1[c] : 0;
+    }
+}
+
+/* ---- requantization ------------------------------------------------------ */
+
+static inline int32_t requant1(int32_t acc, float scale, int32_t zp, int32_t lo,
+                               int32_t hi)
+{
+    float v = (float)acc * scale, mn = (float)(lo - zp), mx = (float)(hi - zp);
+    v = v > mn ? v : mn;
+    v = v < mx ? v : mx;
+    return (int32_t)nearbyintf(v) + zp;
+}
+
+static inline void put8(void *out, size_t i, int32_t v, int is_signed)
+{
+    if (is_signed)
+        ((int8_t *)out)[i] = (int8_t)v;
+    else
+        ((uint8_t *)out)[i] = (uint8_t)v;
+}
+
+#if OQ_QG_X86
+/* 8 lanes of v (already rounded and offset, inside the 8-bit range) to
+ * bytes at out. */
+AVX2 static inline void store8_avx2(__m256i v, int is_signed, void *out)
+{
+    __m128i lo = _mm256_castsi256_si128(v), hi = _mm256_extracti128_si256(v, 1);
+    __m128i w = _mm_packs_epi32(lo, hi); /* exact: values fit int16 */
+    __m128i b = is_signed ? _mm_packs_epi16(w, w) : _mm_packus_epi16(w, w);
+    _mm_storel_epi64((__m128i *)out, b);
+}
+
+AVX2 static size_t requant_avx2(const int32_t *acc, size_t n, int32_t bias,
+                                const int32_t *biasv, float scale,
+                                const float *scalev, int32_t zp, int is_signed,
+                                void *out)
+{
+    int32_t lo = is_signed ? -128 : 0, hi = is_signed ? 127 : 255;
+    const __m256 mn = _mm256_set1_ps((float)(lo - zp)), mx = _mm256_set1_ps((float)(hi - zp));
+    const __m256i z = _mm256_set1_epi32(zp), b = _mm256_set1_epi32(bias);
+    const __m256 s = _mm256_set1_ps(scale);
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        __m256i a = _mm256_loadu_si256((const __m256i *)(acc + i));
+        a = _mm256_add_epi32(a, biasv ? _mm256_loadu_si256((const __m256i *)(biasv + i)) : b);
+        __m256 v = _mm256_mul_ps(_mm256_cvtepi32_ps(a),
+                                 scalev ? _mm256_loadu_ps(scalev + i) : s);
+        v = _mm256_min_ps(_mm256_max_ps(v, mn), mx);
+        __m256i q = _mm256_add_epi32(_mm256_cvtps_epi32(v), z);
+        store8_avx2(q, is_signed, (char *)out + i);
+    }
+    return i;
+}
+
+AVX2 static size_t float_avx2(const int32_t *acc, size_t n, const float *scale,
+                              const float *bias, float *out)
+{
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        __m256 v = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_loadu_si256((const __m256i *)(acc + i))),
+                                 _mm256_loadu_ps(scale + i));
+        if (bias)
+            v = _mm256_add_ps(v, _mm256_loadu_ps(bias + i));
+        _mm256_storeu_ps(out + i, v);
+    }
+    return i;
+}
+#endif
+
+void oq_qg_requant_row(const int32_t *acc, size_t n, int32_t bias, float scale,
+                       int32_t zp, int is_signed, void *out)
+{
+    int32_t lo = is_signed ? -128 : 0, hi = is_signed ? 127 : 255;
+    size_t i = 0;
+#if OQ_QG_X86
+    if (have_avx2())
+        i = requant_avx2(acc, n, bias, NULL, scale, NULL, zp, is_signed, out);
+#endif
+    for (; i < n; i++)
+        put8(out, i, requant1((int32_t)((uint32_t)acc[i] + (uint32_t)bias),
+                              scale, zp, lo, hi), is_signed);
+}
+
+void oq_qg_requant_vec(const int32_t *acc, size_t n, const int32_t *bias,
+                       const float *scale, int32_t zp, int is_signed, void *out)
+{
+    int32_t lo = is_signed ? -128 : 0, hi = is_signed ? 127 : 255;
+    size_t i = 0;
+#if OQ_QG_X86
+    if (have_avx2())
+        i = requant_avx2(acc, n, 0, bias, 0.0f, scale, zp, is_signed, out);
+#endif
+    for (; i < n; i++) {
+        uint32_t a = (uint32_t)acc[i] + (bias ? (uint32_t)bias[i] : 0u);
+        put8(out, i, requant1((int32_t)a, scale[i], zp, lo, hi), is_signed);
+    }
+}
+
+void oq_qg_float_vec(const int32_t *acc, size_t n, const float *scale,
+                     const float *bias, float *out)
+{
+    size_t i = 0;
+#if OQ_QG_X86
+    if (have_avx2())
+        i = float_avx2(acc, n, scale, bias, out);
+#endif
+    for (; i < n; i++) {
+        float v = (float)acc[i] * scale[i];
+        out[i] = bias ? v + bias[i] : v;
+    }
+}
