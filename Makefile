@@ -9,6 +9,7 @@ BUILD     := build
 ASAN      := build-asan
 FUZZ      := build-fuzz
 DEMO      := examples/speaker/sv_demo.onnx
+DEMO_WAV  := examples/speaker/wav
 FUZZ_SECONDS ?= 60
 
 .PHONY: all deps build demo test test-release test-asan test-fuzz fuzz clean
@@ -43,6 +44,27 @@ demo: build
 	@echo
 	@echo "== onnxq bench $(DEMO) --shape feat=1,300,80 --runs 5"
 	@$(BUILD)/onnxq bench $(DEMO) --shape feat=1,300,80 --runs 5 --warmup 1
+	@echo
+	@echo "== onnxq preprocess $(DEMO) $(BUILD)/demo.opt.onnx"
+	@$(BUILD)/onnxq preprocess $(DEMO) $(BUILD)/demo.opt.onnx
+	@echo
+	@echo "== onnxq static $(DEMO) $(BUILD)/demo.sint8.onnx --calib-wav $(DEMO_WAV)"
+	@$(BUILD)/onnxq static $(DEMO) $(BUILD)/demo.sint8.onnx --calib-wav $(DEMO_WAV)
+	@echo
+	@echo "== onnxq compare $(DEMO) $(BUILD)/demo.sint8.onnx --calib-wav $(DEMO_WAV) --threads 1"
+	@$(BUILD)/onnxq compare $(DEMO) $(BUILD)/demo.sint8.onnx --calib-wav $(DEMO_WAV) \
+	    --threads 1 --report $(BUILD)/demo-compare.html
+	@echo
+	@echo "== onnxq tune $(DEMO) --calib-wav $(DEMO_WAV) --max-drop cosine=0.995 --out $(BUILD)/demo.tuned.onnx"
+	@$(BUILD)/onnxq tune $(DEMO) --calib-wav $(DEMO_WAV) --max-drop cosine=0.995 \
+	    --out $(BUILD)/demo.tuned.onnx --report $(BUILD)/demo-tune.html
+	@echo
+	@echo "== onnxq fp16 $(DEMO) $(BUILD)/demo-fp16.onnx --keep-io-types"
+	@$(BUILD)/onnxq fp16 $(DEMO) $(BUILD)/demo-fp16.onnx --keep-io-types
+	@echo
+	@echo "== onnxq dynamic $(DEMO) $(BUILD)/demo.int8.onnx --op-types Conv,Gemm --input feat=$(BUILD)/demo_spk1_1.npy"
+	@$(BUILD)/onnxq dynamic $(DEMO) $(BUILD)/demo.int8.onnx --op-types Conv,Gemm \
+	    --input feat=$(BUILD)/demo_spk1_1.npy
 
 test: deps test-release test-asan test-fuzz
 

@@ -26,9 +26,21 @@
  * BatchNormalization variance of 1e8) stays float32 unless saturate asks
  * for saturated weights.
  *
- * Normalizations (LayerNormalization, Softmax, ReduceMean/ReduceSum, Pow,
- * Exp ...) are converted by default, as onnxconverter-common does; they can
- * overflow float16 on some inputs.  keep_norm_fp32 keeps them in float32.
+ * Normalizations, reductions and exponentials (LayerNormalization,
+ * InstanceNormalization, GroupNormalization, Softmax, LogSoftmax,
+ * ReduceMean/ReduceSum/ReduceSumSquare/ReduceL2/ReduceLogSumExp ..., Pow,
+ * Exp: onnxq_fp16_norm_block_list) stay float32 by default: their float32
+ * computation has sums of squares or exponentials that pass 65504 where
+ * their result does not.  aggressive converts them too (what
+ * onnxconverter-common does).  BatchNormalization is not among them: at
+ * inference it is a per-channel affine map (no sum, no square of the data),
+ * so it overflows only where its input or output does; its one real hazard,
+ * a variance beyond 65504, is ONNXQ_FP16_BLOCK_RANGE.
+ *
+ * onnxq_convert_fp16_auto (fp16_auto.c) goes further on sample inputs: it
+ * keeps float32 the nodes whose float32 values leave float16's range and
+ * then, by bisection, the nodes whose conversion moves an output beyond a
+ * tolerance.
  */
 #ifndef ONNXQ_FP16_H
 #define ONNXQ_FP16_H
@@ -37,6 +49,7 @@
 #include <stdint.h>
 
 #include "onnxq/model.h"
+#include "onnxq/runtime.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -47,8 +60,10 @@ typedef struct onnxq_fp16_options {
                                  with Casts at the boundary */
     int bf16;                 /* bfloat16 instead of float16 */
     int no_default_block_list;/* do not block onnxq_fp16_default_block_list */
-    int keep_norm_fp32;       /* block normalizations, Softmax, reductions,
-                                 Pow and Exp (onnxq_fp16_norm_block_list) */
+    int aggressive;           /* convert normalizations, Softmax,
+                                 reductions, Pow and Exp too
+                                 (onnxq_fp16_norm_block_list; kept float32
+                                 by default) */
     const char *const *op_block_list; /* op types kept float32 (any domain), */
     size_t n_op_block_list;           /* added to the default list; borrowed */
     const char *const *node_block_list; /* node names kept float32; a name */
@@ -64,6 +79,13 @@ typedef struct onnxq_fp16_options {
     int saturate;
     double min_positive_val;
     double max_finite_val;
+    /* Main-graph nodes to keep float32, by index in the model as given:
+     * keep_nodes[i] is 0 (no) or the reason to record,
+     * ONNXQ_FP16_BLOCK_AUTO_RANGE or ONNXQ_FP16_BLOCK_AUTO_TOLERANCE (what
+     * onnxq_convert_fp16_auto sets).  A node blocked for another reason
+     * keeps that reason.  Borrowed; may be NULL. */
+    const unsigned char *keep_nodes;
+    size_t n_keep_nodes;
 } onnxq_fp16_options;
 
 void onnxq_fp16_options_init(onnxq_fp16_options *opts);
@@ -72,14 +94,15 @@ void onnxq_fp16_options_init(onnxq_fp16_options *opts);
  * onnxconverter-common blocks plus NonMaxSuppression, TopK, RoiAlign,
  * Resize, Range, CumSum, Min, Max, Upsample and the quantization ops. */
 extern const char *const onnxq_fp16_default_block_list[];
-/* The op types keep_norm_fp32 adds (NULL-terminated, static). */
+/* The op types kept float32 unless aggressive (NULL-terminated, static). */
 extern const char *const onnxq_fp16_norm_block_list[];
 
 /* Why a node stayed float32. */
 typedef enum onnxq_fp16_block_reason {
     ONNXQ_FP16_BLOCK_OP_LIST = 0, /* its op is in the (default) op block list */
     ONNXQ_FP16_BLOCK_NODE_LIST,   /* its name is in node_block_list */
-    ONNXQ_FP16_BLOCK_NORM,        /* keep_norm_fp32 */
+    ONNXQ_FP16_BLOCK_NORM,        /* numerics: a normalization, reduction
+                                     or exponential (not aggressive) */
     ONNXQ_FP16_BLOCK_NO_FP16,     /* the op has no float16 (or bfloat16) form
                                      at the model's opset, or onnxq knows no
                                      type constraints for it */
@@ -90,6 +113,11 @@ typedef enum onnxq_fp16_block_reason {
     ONNXQ_FP16_BLOCK_RANGE,       /* a constant input has finite values
                                      beyond max_finite_val (and not
                                      saturate) */
+    ONNXQ_FP16_BLOCK_AUTO_RANGE,  /* auto: on the sample inputs a float32
+                                     value it reads or writes passes
+                                     max_finite_val */
+    ONNXQ_FP16_BLOCK_AUTO_TOLERANCE, /* auto: converting it moved an output
+                                     beyond the tolerance (bisection) */
     ONNXQ_FP16_BLOCK_N
 } onnxq_fp16_block_reason;
 
@@ -137,6 +165,79 @@ void onnxq_fp16_report_clear(onnxq_fp16_report *report);
 onnxq_status onnxq_convert_fp16(onnxq_model *model,
                                 const onnxq_fp16_options *opts,
                                 onnxq_fp16_report *report, onnxq_error *err);
+
+/* ---- --auto: conversion checked on sample inputs ------------------------ */
+
+/* Progress, one line without newline (the library never prints). */
+typedef void (*onnxq_fp16_progress_fn)(void *user, const char *line);
+
+typedef struct onnxq_fp16_auto_options {
+    /* Every output of the float16 model (as double, float16 outputs widened)
+     * must have cosine similarity >= tolerance with the float32 model's
+     * output on the same inputs, and be finite wherever that one is.
+     * In (0, 1]; init sets 0.999. */
+    double tolerance;
+    int n_threads;              /* sessions' threads; 0: OpenMP's default */
+    size_t max_runs;            /* float16 runs at most (0: 200); the search
+                                   stops with ONNXQ_ERR_UNSUPPORTED past it */
+    onnxq_fp16_progress_fn progress; /* NULL: silent */
+    void *progress_user;
+} onnxq_fp16_auto_options;
+
+void onnxq_fp16_auto_options_init(onnxq_fp16_auto_options *opts);
+
+/* One node the search kept float32. */
+typedef struct onnxq_fp16_auto_kept {
+    size_t node;                /* main-graph node index */
+    char *what;                 /* "Op 'name'" or "Op #index", malloc'd */
+    onnxq_fp16_block_reason reason; /* AUTO_RANGE or AUTO_TOLERANCE */
+    double max_abs;             /* AUTO_RANGE: largest finite |x| of the
+                                   value that passed the range */
+    char *value;                /* AUTO_RANGE: that value's name, malloc'd */
+    double cosine;              /* AUTO_TOLERANCE: worst output cosine when
+                                   this node was the last one converted */
+} onnxq_fp16_auto_kept;
+
+typedef struct onnxq_fp16_auto_report {
+    size_t runs;                /* float16 models built and run */
+    size_t candidates;          /* convertible main-graph nodes searched */
+    onnxq_fp16_auto_kept *kept; /* in the order found */
+    size_t n_kept;
+    size_t n_range, n_tolerance;
+    double cosine_before;       /* worst output cosine of the plain
+                                   conversion (range keeps applied) */
+    double cosine_after;        /* ... of the model returned */
+    size_t n_outputs;
+    char **output_names;        /* [n_outputs], malloc'd */
+    double *output_cosine;      /* [n_outputs]: final cosine per output */
+} onnxq_fp16_auto_report;
+
+void onnxq_fp16_auto_report_clear(onnxq_fp16_auto_report *r);
+
+/* Converts model in place like onnxq_convert_fp16 with opts, after finding
+ * on the given inputs (in the order of the float32 model's session inputs,
+ * float32 where the model wants float) the main-graph nodes to keep
+ * float32:
+ *   1. the float32 model runs once; a node that produces or reads a float
+ *      value with a finite |x| > max_finite_val (65504) is kept
+ *      (AUTO_RANGE).  Underflow (nonzero values below float16's smallest
+ *      subnormal) keeps nothing: it flushes to zero, which the tolerance
+ *      check catches where it matters.
+ *   2. the model converted with those keeps runs; while an output fails the
+ *      tolerance, the convertible nodes are bisected in graph order: the
+ *      shortest prefix whose conversion (the rest float32) fails ends with
+ *      the culprit, which is kept (AUTO_TOLERANCE); repeat.
+ * Nodes inside subgraphs are not searched.  report and auto_report may be
+ * NULL.  An already converted model is left alone (report->already_converted,
+ * status OK). */
+onnxq_status onnxq_convert_fp16_auto(onnxq_model *model,
+                                     const onnxq_fp16_options *opts,
+                                     const onnxq_fp16_auto_options *aopts,
+                                     const onnxq_tensor *inputs,
+                                     size_t n_inputs,
+                                     onnxq_fp16_report *report,
+                                     onnxq_fp16_auto_report *auto_report,
+                                     onnxq_error *err);
 
 #ifdef __cplusplus
 }

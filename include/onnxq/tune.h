@@ -21,7 +21,8 @@
  *      built from a copy of the float model each, then measured: accuracy on
  *      every held-out sample through onnxq/compare.h (the bound's metric is
  *      the WORST sample's value over all outputs), latency as the median of
- *      `runs` runs of the float model and of the candidate back to back in
+ *      2 x `runs` runs of the float model and of the candidate, in blocks
+ *      float, candidate, candidate, float, in
  *      onnxq's runtime on the first held-out sample (speedup = float ms /
  *      candidate ms, so load on the machine cancels out as far as it can).
  *      Default search: the four format x activation-type combinations
@@ -98,7 +99,8 @@ typedef struct onnxq_tune_candidate {
                               kept in float */
     onnxq_tune_config config;
     char *nodes_exclude;   /* comma list of nodes kept in float (or NULL) */
-    size_t n_excluded;
+    size_t n_excluded;     /* layers kept in float (a Relu/Clip folded into
+                              its op counts with it as one) */
     size_t parent;         /* candidate refined (SIZE_MAX: none) */
     int ok;                /* built and measured */
     char *error;           /* why not (ok == 0) */
@@ -121,7 +123,8 @@ typedef struct onnxq_tune_options {
     double bound;            /* metric must be >= bound (0.995) */
     double budget_seconds;   /* 0: no limit (default 300) */
     int n_threads;           /* every session (1) */
-    size_t runs, warmup;     /* latency (5, 1) */
+    size_t runs, warmup;     /* latency (5, 1): per block of float, quant,
+                                quant, float runs; medians of 2 x runs */
     double margin;           /* speed margin to prefer a less accurate
                                 candidate (0.03) */
     double min_speedup;      /* candidates slower than this fail (0: none) */

@@ -158,6 +158,11 @@ static int run_check(const char *in_path, onnxq_model *qm,
         printf("    output %-20s cosine %.6f  SQNR %.2f dB  max abs %.4g\n",
                o->name, o->m.cosine.mean, o->m.sqnr_db.mean,
                o->m.max_abs.mean);
+        /* NaN metrics mean the float model itself gave non-finite values
+         * (e.g. a 1-frame generated input through a std pooling) */
+        if (isnan(o->m.cosine.mean))
+            printf("    (no comparison: an output is not finite on this "
+                   "sample; give a real one with --input/--inputs)\n");
     }
     double f_ms = 0, q_ms = 0;
     if (onnxq_compare_latency(c, x, nx, 5, 1, &f_ms, &q_ms, &err) ==

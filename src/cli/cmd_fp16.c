@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 
 #include "cli.h"
+#include "cli_inputs.h"
 #include "onnxq/fp16.h"
 
 static const char help[] =
@@ -29,10 +30,27 @@ static const char help[] =
     "  --no-default-block-list  block only what --op-block-list names\n"
     "  --node-block-list N1,N2  nodes (by name) kept float32; every name\n"
     "                           must match a node\n"
-    "  --keep-norm-fp32         keep normalizations, Softmax, ReduceMean/Sum\n"
-    "                           and friends, Pow and Exp in float32 (they can\n"
-    "                           overflow float16; converted by default, as\n"
-    "                           onnxconverter-common does)\n"
+    "  --aggressive             convert normalizations (Layer/Instance/Group\n"
+    "                           Normalization ...), Softmax, LogSoftmax,\n"
+    "                           ReduceMean/Sum/SumSquare/L2/LogSumExp ...,\n"
+    "                           Pow and Exp too, as onnxconverter-common does;\n"
+    "                           by default they stay float32 (their float32\n"
+    "                           sums and exponentials can pass 65504)\n"
+    "  --auto                   check on sample inputs: run the float32 model,\n"
+    "                           keep float32 every node that makes or reads a\n"
+    "                           value beyond 65504, then convert, run, and\n"
+    "                           while an output misses --tolerance find the\n"
+    "                           node to keep by bisection (progress on stderr)\n"
+    "  --tolerance C            --auto: lowest cosine similarity allowed\n"
+    "                           between each output and the float32 one, in\n"
+    "                           (0, 1] (default 0.999); an output that is not\n"
+    "                           finite where float32's is always fails\n"
+    "  --input NAME=FILE        --auto: an input from .npy or .pb (repeatable)\n"
+    "  --inputs DIR|FILE.npz    --auto: inputs as DIR/<name>.npy or an .npz;\n"
+    "                           inputs given nowhere are generated\n"
+    "                           deterministically, as onnxq run does\n"
+    "  --shape NAME=D0,D1,...   --auto: shape of a generated input\n"
+    "  --threads N              --auto: threads of the runs\n"
     "  --bf16                   bfloat16 instead of float16\n"
     "  --min-positive-val X     nonzero constants smaller in magnitude become\n"
     "                           +-X (default: float16's smallest subnormal,\n"
@@ -50,7 +68,13 @@ enum {
     OPT_OP_BLOCK,
     OPT_NODE_BLOCK,
     OPT_NO_DEFAULT,
-    OPT_NORM,
+    OPT_AGGRESSIVE,
+    OPT_AUTO,
+    OPT_TOLERANCE,
+    OPT_INPUT,
+    OPT_INPUTS,
+    OPT_SHAPE,
+    OPT_THREADS,
     OPT_BF16,
     OPT_MIN_POS,
     OPT_MAX_FIN,
@@ -108,6 +132,12 @@ static uint64_t file_size(const char *path)
 
 static double mib(uint64_t b) { return (double)b / (1024.0 * 1024.0); }
 
+static void progress_line(void *user, const char *line)
+{
+    (void)user;
+    fprintf(stderr, "onnxq fp16 --auto: %s\n", line);
+}
+
 int cmd_fp16(int argc, char **argv)
 {
     static const struct option longopts[] = {
@@ -115,7 +145,13 @@ int cmd_fp16(int argc, char **argv)
         {"op-block-list", required_argument, 0, OPT_OP_BLOCK},
         {"node-block-list", required_argument, 0, OPT_NODE_BLOCK},
         {"no-default-block-list", no_argument, 0, OPT_NO_DEFAULT},
-        {"keep-norm-fp32", no_argument, 0, OPT_NORM},
+        {"aggressive", no_argument, 0, OPT_AGGRESSIVE},
+        {"auto", no_argument, 0, OPT_AUTO},
+        {"tolerance", required_argument, 0, OPT_TOLERANCE},
+        {"input", required_argument, 0, OPT_INPUT},
+        {"inputs", required_argument, 0, OPT_INPUTS},
+        {"shape", required_argument, 0, OPT_SHAPE},
+        {"threads", required_argument, 0, OPT_THREADS},
         {"bf16", no_argument, 0, OPT_BF16},
         {"min-positive-val", required_argument, 0, OPT_MIN_POS},
         {"max-finite-val", required_argument, 0, OPT_MAX_FIN},
@@ -133,6 +169,18 @@ int cmd_fp16(int argc, char **argv)
     onnxq_model *m = NULL;
     onnxq_fp16_report rep;
     memset(&rep, 0, sizeof rep);
+    onnxq_fp16_auto_options ao;
+    onnxq_fp16_auto_options_init(&ao);
+    ao.progress = progress_line;
+    onnxq_fp16_auto_report arep;
+    memset(&arep, 0, sizeof arep);
+    cli_inputs samples;
+    cli_inputs_init(&samples);
+    onnxq_session *sess = NULL;
+    onnxq_tensor *inputs = NULL;
+    size_t n_in = 0;
+    int use_auto = 0;
+    const char *auto_only = NULL; /* an option that needs --auto */
     int c, rc = CLI_USAGE, r;
     while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
         if ((r = cli_save_parse("fp16", c, optarg, &so)) != 0) {
@@ -143,7 +191,42 @@ int cmd_fp16(int argc, char **argv)
         switch (c) {
         case OPT_KEEP_IO: fo.keep_io_types = 1; break;
         case OPT_NO_DEFAULT: fo.no_default_block_list = 1; break;
-        case OPT_NORM: fo.keep_norm_fp32 = 1; break;
+        case OPT_AGGRESSIVE: fo.aggressive = 1; break;
+        case OPT_AUTO: use_auto = 1; break;
+        case OPT_TOLERANCE: {
+            char *end;
+            ao.tolerance = strtod(optarg, &end);
+            if (end == optarg || *end || !(ao.tolerance > 0) ||
+                ao.tolerance > 1) {
+                cli_usage_error("fp16", "--tolerance: '%s' is not a cosine in "
+                                "(0, 1]", optarg);
+                goto done;
+            }
+            auto_only = "--tolerance";
+            break;
+        }
+        case OPT_INPUT:
+        case OPT_SHAPE:
+            if (c == OPT_INPUT ? cli_inputs_add_input(&samples, optarg)
+                               : cli_inputs_add_shape(&samples, optarg)) {
+                cli_usage_error("fp16", "%s wants NAME=%s, got '%s'",
+                                argv[optind - 1],
+                                c == OPT_INPUT ? "FILE" : "D0,D1,...", optarg);
+                goto done;
+            }
+            auto_only = argv[optind - 1];
+            break;
+        case OPT_INPUTS: samples.dir = optarg; auto_only = "--inputs"; break;
+        case OPT_THREADS: {
+            unsigned long long v;
+            if (cli_parse_size(optarg, &v) || v > 1024) {
+                cli_usage_error("fp16", "--threads: bad count '%s'", optarg);
+                goto done;
+            }
+            ao.n_threads = (int)v;
+            auto_only = "--threads";
+            break;
+        }
         case OPT_BF16: fo.bf16 = 1; break;
         case OPT_SATURATE: fo.saturate = 1; break;
         case OPT_OP_BLOCK:
@@ -181,6 +264,10 @@ int cmd_fp16(int argc, char **argv)
     }
     if (argc - optind < 1 || argc - optind > 2) {
         cli_usage_error("fp16", "expected IN.onnx [OUT.onnx]");
+        goto done;
+    }
+    if (auto_only && !use_auto) {
+        cli_usage_error("fp16", "%s works only with --auto", auto_only);
         goto done;
     }
     double lo = fo.min_positive_val >= 0 ? fo.min_positive_val : 0;
@@ -227,7 +314,28 @@ int cmd_fp16(int argc, char **argv)
     fo.node_block_list = (const char *const *)nodes;
     fo.n_node_block_list = n_nodes;
     onnxq_error err;
-    if (onnxq_convert_fp16(m, &fo, &rep, &err) != ONNXQ_OK) {
+    if (use_auto) {
+        /* sample inputs for the float32 model, as onnxq run reads them */
+        char note[512];
+        onnxq_session_options sopt;
+        onnxq_session_options_init(&sopt);
+        sopt.n_threads = ao.n_threads;
+        if (onnxq_session_create(m, &sopt, &sess, &err) != ONNXQ_OK ||
+            cli_inputs_load(&samples, sess, &inputs, &n_in, note, sizeof note,
+                            &err) != ONNXQ_OK) {
+            cli_fail("fp16", "%s: %s", in, err.message);
+            goto done;
+        }
+        onnxq_session_destroy(sess);
+        sess = NULL;
+        if (note[0])
+            fprintf(stderr, "onnxq fp16: generated inputs with %s\n", note);
+        if (onnxq_convert_fp16_auto(m, &fo, &ao, inputs, n_in, &rep, &arep,
+                                    &err) != ONNXQ_OK) {
+            cli_fail("fp16", "%s: %s", in, err.message);
+            goto done;
+        }
+    } else if (onnxq_convert_fp16(m, &fo, &rep, &err) != ONNXQ_OK) {
         cli_fail("fp16", "%s: %s", in, err.message);
         goto done;
     }
@@ -243,8 +351,9 @@ int cmd_fp16(int argc, char **argv)
     uint64_t before = file_size(in), after = file_size(out);
     printf("%s -> %s (%s)\n", in, out, tname);
     printf("nodes: %zu converted, %zu blocked (op list %zu, node list %zu, "
-           "norm %zu, no %s form %zu, unknown type %zu, no ORT kernel %zu, "
-           "weights out of range %zu), %zu total\n",
+           "numerics %zu, no %s form %zu, unknown type %zu, no ORT kernel "
+           "%zu, weights out of range %zu, auto range %zu, auto tolerance "
+           "%zu), %zu total\n",
            rep.nodes_converted, rep.nodes_blocked,
            rep.blocked[ONNXQ_FP16_BLOCK_OP_LIST],
            rep.blocked[ONNXQ_FP16_BLOCK_NODE_LIST],
@@ -252,7 +361,32 @@ int cmd_fp16(int argc, char **argv)
            rep.blocked[ONNXQ_FP16_BLOCK_NO_FP16],
            rep.blocked[ONNXQ_FP16_BLOCK_UNKNOWN_TYPE],
            rep.blocked[ONNXQ_FP16_BLOCK_RUNTIME],
-           rep.blocked[ONNXQ_FP16_BLOCK_RANGE], rep.nodes);
+           rep.blocked[ONNXQ_FP16_BLOCK_RANGE],
+           rep.blocked[ONNXQ_FP16_BLOCK_AUTO_RANGE],
+           rep.blocked[ONNXQ_FP16_BLOCK_AUTO_TOLERANCE], rep.nodes);
+    if (!fo.aggressive)
+        printf("numerics: %zu normalization/reduction/Softmax/Pow/Exp nodes "
+               "kept float32 (--aggressive converts them)\n",
+               rep.blocked[ONNXQ_FP16_BLOCK_NORM]);
+    if (use_auto) {
+        printf("auto: %zu runs over %zu convertible nodes; kept float32: %zu "
+               "for range, %zu for tolerance; worst output cosine %.7f -> "
+               "%.7f (tolerance %.7g)\n", arep.runs, arep.candidates,
+               arep.n_range, arep.n_tolerance, arep.cosine_before,
+               arep.cosine_after, ao.tolerance);
+        for (size_t i = 0; i < arep.n_kept; i++) {
+            const onnxq_fp16_auto_kept *k = &arep.kept[i];
+            if (k->reason == ONNXQ_FP16_BLOCK_AUTO_RANGE)
+                printf("  auto kept: %s: value '%s' reaches %.6g\n", k->what,
+                       k->value ? k->value : "?", k->max_abs);
+            else
+                printf("  auto kept: %s: converting it gave cosine %.7f\n",
+                       k->what, k->cosine);
+        }
+        for (size_t i = 0; i < arep.n_outputs; i++)
+            printf("  output %s: cosine %.7f\n", arep.output_names[i],
+                   arep.output_cosine[i]);
+    }
     for (size_t i = 0; i < rep.n_blocked_nodes && i < 20; i++)
         printf("  blocked: %s\n", rep.blocked_nodes[i]);
     if (rep.n_blocked_nodes > 20)
@@ -272,6 +406,10 @@ int cmd_fp16(int argc, char **argv)
     printf("file: %.2f MiB -> %.2f MiB\n", mib(before), mib(after));
 done:
     onnxq_fp16_report_clear(&rep);
+    onnxq_fp16_auto_report_clear(&arep);
+    onnxq_session_destroy(sess);
+    onnxq_tensors_free(inputs, n_in);
+    cli_inputs_clear(&samples);
     onnxq_model_destroy(m);
     for (size_t i = 0; i < n_bufs; i++)
         free(bufs[i]);

@@ -47,8 +47,8 @@ static const char help[] =
     "Entropy and Percentile calibration.  Candidates that fail the bound but\n"
     "would be faster keep their worst layers (lowest per-tensor SQNR) in\n"
     "float, one more per step.  Calibration runs once per method.  Each\n"
-    "candidate: worst held-out sample's metric, and latency = median of\n"
-    "--runs runs of float and candidate back to back in onnxq's runtime.\n"
+    "candidate: worst held-out sample's metric, and latency = medians of\n"
+    "float and candidate runs, in blocks F, Q, Q, F, in onnxq's runtime.\n"
     "Choice: the fastest candidate meeting the bound; a less accurate one\n"
     "must be more than --margin faster than a more accurate one to win.\n"
     "\n"
@@ -78,7 +78,9 @@ static const char help[] =
     "  --min-speedup X         candidates less than X times as fast as float\n"
     "                          fail too (default: none)\n"
     "  --threads N             threads of every run (1)\n"
-    "  --runs N, --warmup N    latency runs per model (5, 1)\n"
+    "  --runs N, --warmup N    latency: blocks of N timed runs (after\n"
+    "                          warmup runs) of float, candidate, candidate,\n"
+    "                          float; medians (5, 1)\n"
     "\n"
     "output:\n"
     "  --out FILE              the chosen model (default IN.tuned.onnx)\n"
@@ -404,8 +406,8 @@ static int write_report(const char *path, const char *in,
     if (used < sizeof text)
         snprintf(text + used, sizeof text - used,
                  "). Bound: the worst held-out sample's %s over all outputs. "
-                 "Latency: median of %zu runs each of the float model and the "
-                 "candidate back to back in onnxq's runtime, %d thread%s, on "
+                 "Latency: median of 2 x %zu runs each of the float model and the "
+                 "candidate in blocks (float, candidate, candidate, float) in onnxq's runtime, %d thread%s, on "
                  "the first held-out sample; load average at the start: %s. "
                  "%zu candidates in %.1f s%s.",
                  bound, o->runs, o->n_threads, o->n_threads == 1 ? "" : "s",
@@ -414,12 +416,11 @@ static int write_report(const char *path, const char *in,
     onnxq_report_paragraph(rep, text);
     if (r->chosen != SIZE_MAX)
         snprintf(text, sizeof text,
-                 "Chosen: #%zu %s (speed-up %.2fx, %s %s)%s%s. A less accurate "
-                 "candidate is preferred only when it is more than %g%% "
-                 "faster.", r->chosen + 1, r->cands[r->chosen].name,
-                 r->cands[r->chosen].speedup,
-                 onnxq_tune_metric_name(o->metric),
-                 o->metric == ONNXQ_TUNE_SQNR ? "dB" : "worst",
+                 "Chosen: #%zu %s (speed-up %.2fx, worst held-out %s "
+                 "%.6g)%s%s. A less accurate candidate is preferred only "
+                 "when it is more than %g%% faster.", r->chosen + 1,
+                 r->cands[r->chosen].name, r->cands[r->chosen].speedup,
+                 onnxq_tune_metric_name(o->metric), r->cands[r->chosen].metric,
                  written ? ", written to " : "", written ? written : "",
                  o->margin * 100);
     else if (r->best != SIZE_MAX)
@@ -455,7 +456,7 @@ static int write_report(const char *path, const char *in,
         pts[i].label = c->name;
         pts[i].x = c->ok ? c->speedup : NAN;
         pts[i].y = c->ok ? c->metric : NAN;
-        pts[i].chosen = i == mark;
+        pts[i].chosen = i == r->chosen; /* no ring when nothing meets */
         pts[i].meets = c->meets;
         char b[NC][96];
         snprintf(b[0], sizeof b[0], "%zu", i + 1);

@@ -885,7 +885,11 @@ static onnxq_status compare_weight(onnxq_comparer *c, size_t *cap,
 {
     const Onnx__TensorProto *ft = float_const(c, fname);
     const Onnx__TensorProto *qt = onnxq_graph_constant(c->qg, w->qname);
-    if (!ft || !qt || oq_strmap_get(used_f, ft->name, NULL) ||
+    /* Name weights by their value names, which live as long as the models:
+     * a Constant node's tensor has no name of its own. */
+    const onnxq_value *fv = onnxq_graph_value(c->fg, fname);
+    const onnxq_value *qv = onnxq_graph_value(c->qg, w->qname);
+    if (!ft || !qt || !fv || !qv || oq_strmap_get(used_f, fv->name, NULL) ||
         oq_strmap_get(used_q, w->qname, NULL))
         return ONNXQ_OK;
     if (ft->n_dims > ONNXQ_MAX_RANK || qt->n_dims > ONNXQ_MAX_RANK)
@@ -912,13 +916,13 @@ static onnxq_status compare_weight(onnxq_comparer *c, size_t *cap,
     if (nx == ny &&
         metrics(&x, &y, &w->dq, 0, w->qname, &m, &e2) == ONNXQ_OK) {
         if (oq_grow(&c->weights, cap, c->n_weights + 1, sizeof *c->weights) ||
-            oq_strmap_put(used_f, ft->name, 1) ||
+            oq_strmap_put(used_f, fv->name, 1) ||
             oq_strmap_put(used_q, w->qname, 1)) {
             st = onnxq_error_set(err, ONNXQ_ERR_OUT_OF_MEMORY, "out of memory");
         } else {
             onnxq_weight_compare *wc = &c->weights[c->n_weights++];
-            wc->name = ft->name;
-            wc->quant_name = qt->name;
+            wc->name = fv->name;
+            wc->quant_name = qv->name;
             wc->via = w->via;
             wc->quant_dtype = qt->data_type;
             wc->axis = -1;

@@ -93,6 +93,9 @@ typedef struct conv {
     char **grave;
     size_t n_grave, cap_grave;
     unsigned char *node_list_hit; /* [n_node_block_list] */
+    unsigned char *main_conv;     /* [main nodes] or NULL: converted nodes
+                                     other than Cast/Constant, for
+                                     fp16_auto.c */
     size_t blocked_cap;
 } conv;
 
@@ -384,11 +387,13 @@ const char *onnxq_fp16_block_reason_name(onnxq_fp16_block_reason r)
     switch (r) {
     case ONNXQ_FP16_BLOCK_OP_LIST: return "op block list";
     case ONNXQ_FP16_BLOCK_NODE_LIST: return "node block list";
-    case ONNXQ_FP16_BLOCK_NORM: return "keep-norm-fp32";
+    case ONNXQ_FP16_BLOCK_NORM: return "numerics: normalization/reduction";
     case ONNXQ_FP16_BLOCK_NO_FP16: return "no float16/bfloat16 form";
     case ONNXQ_FP16_BLOCK_UNKNOWN_TYPE: return "a value of unknown type";
     case ONNXQ_FP16_BLOCK_RUNTIME: return "no float16 kernel in ONNX Runtime";
     case ONNXQ_FP16_BLOCK_RANGE: return "weights beyond max-finite-val";
+    case ONNXQ_FP16_BLOCK_AUTO_RANGE: return "auto: value beyond float16 range";
+    case ONNXQ_FP16_BLOCK_AUTO_TOLERANCE: return "auto: output tolerance";
     default: return "?";
     }
 }
@@ -554,7 +559,7 @@ static onnxq_status plan_nodes(conv *c, size_t ci)
                 (!c->o->no_default_block_list &&
                  in_list(onnxq_fp16_default_block_list, SIZE_MAX, op)))
                 blocked = ONNXQ_FP16_BLOCK_OP_LIST;
-            else if (c->o->keep_norm_fp32 &&
+            else if (!c->o->aggressive &&
                      in_list(onnxq_fp16_norm_block_list, SIZE_MAX, op))
                 blocked = ONNXQ_FP16_BLOCK_NORM;
             else if (!free_out && (!known || (c->target == DT_BFLOAT16 &&
@@ -573,6 +578,9 @@ static onnxq_status plan_nodes(conv *c, size_t ci)
                 if (out_of_range)
                     blocked = ONNXQ_FP16_BLOCK_RANGE;
             }
+            if (blocked == -1 && x->is_main && i < c->o->n_keep_nodes &&
+                c->o->keep_nodes && c->o->keep_nodes[i])
+                blocked = c->o->keep_nodes[i];
         }
         if (blocked == -1) {
             x->conv[i] = 1;
@@ -1212,9 +1220,11 @@ static onnxq_status convert(conv *c)
     for (size_t i = 0; i < c->n_ctx; i++)
         for (size_t n = 0; n < c->ctx[i].n_nodes; n++) {
             const Onnx__NodeProto *nd = onnxq_graph_node(c->ctx[i].g, n);
-            c->r->nodes_converted += c->ctx[i].conv[n] &&
-                                     !op_is(nd, "Cast") &&
-                                     !op_is(nd, "Constant");
+            int real = c->ctx[i].conv[n] && !op_is(nd, "Cast") &&
+                       !op_is(nd, "Constant");
+            c->r->nodes_converted += real;
+            if (i == 0 && c->main_conv)
+                c->main_conv[n] = (unsigned char)real;
         }
     if ((st = fix_main_outputs(c)) != ONNXQ_OK)
         return st;
@@ -1276,6 +1286,14 @@ onnxq_status onnxq_convert_fp16(onnxq_model *model,
                                 const onnxq_fp16_options *opts,
                                 onnxq_fp16_report *report, onnxq_error *err)
 {
+    return oq_fp16_convert(model, opts, report, NULL, err);
+}
+
+onnxq_status oq_fp16_convert(onnxq_model *model,
+                             const onnxq_fp16_options *opts,
+                             onnxq_fp16_report *report,
+                             unsigned char *main_converted, onnxq_error *err)
+{
     onnxq_fp16_options defaults;
     onnxq_fp16_report local;
     if (!opts) {
@@ -1297,6 +1315,7 @@ onnxq_status onnxq_convert_fp16(onnxq_model *model,
     c.r = report;
     c.err = err;
     c.target = opts->bf16 ? DT_BFLOAT16 : DT_FLOAT16;
+    c.main_conv = main_converted;
     /* float16: smallest subnormal 2^-24, largest finite 65504; bfloat16:
      * smallest subnormal 2^-133, largest finite (2 - 2^-7) * 2^127 */
     c.min_pos = opts->min_positive_val >= 0 ? opts->min_positive_val

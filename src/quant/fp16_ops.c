@@ -378,7 +378,7 @@ const char *const onnxq_fp16_norm_block_list[] = {
     "SkipLayerNormalization", "SkipSimplifiedLayerNormalization",
     "InstanceNormalization", "GroupNormalization",
     "MeanVarianceNormalization", "LpNormalization", "ReduceMean",
-    "ReduceSum", "ReduceSumSquare", "ReduceL2", "ReduceLogSumExp",
-    "ReduceProd", "Softmax", "LogSoftmax", "Pow", "Exp",
+    "ReduceSum", "ReduceSumSquare", "ReduceL1", "ReduceL2", "ReduceLogSum",
+    "ReduceLogSumExp", "ReduceProd", "Softmax", "LogSoftmax", "Pow", "Exp",
     NULL,
 };

@@ -420,7 +420,7 @@ typedef struct writer {
     Onnx__GraphProto *gp;
     Onnx__NodeProto **nodes; /* the new node list */
     size_t n_nodes, cap_nodes;
-    qact *acts;
+    qact **acts;             /* each malloc'd: pointers to them are kept */
     size_t n_acts, cap_acts;
     oq_strmap act_of;        /* float tensor -> acts index */
     oq_strmap rename;        /* QDQ: tensor -> index in renamed[] */
@@ -543,7 +543,7 @@ static onnxq_status get_act(writer *w, const char *t, float fixed_lo,
 {
     size_t k;
     if (oq_strmap_get(&w->act_of, t, &k)) {
-        *out = &w->acts[k];
+        *out = w->acts[k];
         return ONNXQ_OK;
     }
     float lo, hi;
@@ -575,8 +575,10 @@ static onnxq_status get_act(writer *w, const char *t, float fixed_lo,
     a.zp_name = name2(w, t, "_zero_point");
     a.q_name = name2(w, t, w->o->format == ONNXQ_FORMAT_QOPERATOR
                                ? "_quantized" : "_QuantizeLinear_Output");
-    if (!a.name || !a.scale_name || !a.zp_name || !a.q_name)
+    if (!a.name || !a.scale_name || !a.zp_name || !a.q_name) {
+        free(a.name);
         return oom(w);
+    }
     int8_t zp8 = (int8_t)a.zp;
     uint8_t zpu = (uint8_t)a.zp;
     if (!onnxq_build_initializer(w->gp, a.scale_name, T_FLOAT, 0, NULL,
@@ -585,14 +587,22 @@ static onnxq_status get_act(writer *w, const char *t, float fixed_lo,
                                  NULL,
                                  w->o->activation_type == T_INT8
                                      ? (const void *)&zp8
-                                     : (const void *)&zpu))
+                                     : (const void *)&zpu)) {
+        free(a.name);
         return oom(w);
-    if (oq_grow(&w->acts, &w->cap_acts, w->n_acts + 1, sizeof *w->acts))
+    }
+    qact *heap = malloc(sizeof *heap);
+    if (!heap || oq_grow(&w->acts, &w->cap_acts, w->n_acts + 1,
+                         sizeof *w->acts)) {
+        free(heap);
+        free(a.name);
         return oom(w);
-    w->acts[w->n_acts] = a;
-    if (oq_strmap_put(&w->act_of, w->acts[w->n_acts].name, w->n_acts))
+    }
+    *heap = a;
+    w->acts[w->n_acts] = heap;
+    if (oq_strmap_put(&w->act_of, heap->name, w->n_acts++))
         return oom(w);
-    *out = &w->acts[w->n_acts++];
+    *out = heap;
     return ONNXQ_OK;
 }
 
@@ -623,7 +633,7 @@ static onnxq_status need_float(writer *w, const char *t)
     size_t k;
     if (!t || !t[0] || !oq_strmap_get(&w->act_of, t, &k))
         return ONNXQ_OK;
-    qact *a = &w->acts[k];
+    qact *a = w->acts[k];
     if (a->float_ok)
         return ONNXQ_OK;
     const char *in[] = {a->q_name, a->scale_name, a->zp_name};
@@ -641,7 +651,7 @@ static onnxq_status q_const_input(writer *w, const char *t, qact **out)
 {
     size_t k;
     if (oq_strmap_get(&w->act_of, t, &k)) {
-        *out = &w->acts[k];
+        *out = w->acts[k];
         return ONNXQ_OK;
     }
     const onnxq_graph *owner = NULL;
@@ -937,7 +947,7 @@ static onnxq_status set_rename(writer *w, const char *t, char *to)
     if (!oq_strmap_get(&w->act_of, t, &k))
         return onnxq_error_set(w->err, ONNXQ_ERR_INTERNAL,
                                "rename of unknown tensor '%s'", t);
-    if (oq_strmap_put(&w->rename, w->acts[k].name, w->n_renamed))
+    if (oq_strmap_put(&w->rename, w->acts[k]->name, w->n_renamed))
         return oom(w);
     w->n_renamed++;
     return ONNXQ_OK;
@@ -1276,7 +1286,10 @@ done:
         free(w.grave[i]);
     free(w.grave);
     for (size_t i = 0; i < w.n_acts; i++)
-        free(w.acts[i].name); /* the other names are in w.strs */
+    {
+        free(w.acts[i]->name); /* the other names are in w.strs */
+        free(w.acts[i]);
+    }
     for (size_t i = 0; i < w.n_strs; i++)
         free(w.strs[i]);
     free(w.strs);

@@ -165,6 +165,7 @@ static void static_opts(const onnxq_tune_config *c, const char *exclude,
 typedef struct tctx {
     onnxq_model *fm;
     onnxq_model *cm;      /* what compare.h sees as the float model */
+    onnxq_session *fs;    /* the float model, for timing (no observer) */
     const onnxq_tune_options *o;
     onnxq_tune_result *r;
     size_t cap;
@@ -209,39 +210,6 @@ static onnxq_status copy_model(tctx *x, onnxq_model **m, onnxq_error *err)
 static onnxq_status oom(onnxq_error *err)
 {
     return onnxq_error_set(err, ONNXQ_ERR_OUT_OF_MEMORY, "out of memory");
-}
-
-/* A copy of the float model for compare.h in which the value tensor of
- * every Constant node carries the node's output name.  Workaround: compare.c
- * (as of this writing) keys its weight matching on the TensorProto's own
- * name, which a Constant node's value usually lacks (NULL), and crashes on
- * the demo model's per-tensor comparison.  Names inside a Constant's value
- * mean nothing to ONNX, so the copy computes the same thing. */
-static onnxq_status named_copy(tctx *x, onnxq_model **out, onnxq_error *err)
-{
-    onnxq_status st = copy_model(x, out, err);
-    if (st != ONNXQ_OK)
-        return st;
-    Onnx__GraphProto *g = onnxq_model_proto(*out)->graph;
-    for (size_t i = 0; g && i < g->n_node; i++) {
-        Onnx__NodeProto *n = g->node[i];
-        if (strcmp(n->op_type, "Constant") || n->n_output != 1)
-            continue;
-        for (size_t a = 0; a < n->n_attribute; a++) {
-            Onnx__TensorProto *t = n->attribute[a]->t;
-            if (!t || (t->name && t->name[0]))
-                continue;
-            char *nm = oq_strdup(n->output[0]);
-            if (!nm) {
-                onnxq_model_destroy(*out);
-                *out = NULL;
-                return oom(err);
-            }
-            free(t->name);
-            t->name = nm;
-        }
-    }
-    return ONNXQ_OK;
 }
 
 /* Adds the tensors config needs to the union. */
@@ -350,6 +318,94 @@ static double worse(double a, double b)
     return a < b ? a : b;
 }
 
+static int cmp_double(const void *a, const void *b)
+{
+    double u = *(const double *)a, v = *(const double *)b;
+    return u < v ? -1 : u > v;
+}
+
+static double median(double *t, size_t n)
+{
+    qsort(t, n, sizeof *t, cmp_double);
+    return n % 2 ? t[n / 2] : (t[n / 2 - 1] + t[n / 2]) / 2;
+}
+
+static onnxq_status timed_run(onnxq_session *s, const onnxq_tensor *in,
+                              size_t n_in, double *ms, onnxq_error *err)
+{
+    onnxq_tensor *o = NULL;
+    size_t no = 0;
+    double t0 = now_s();
+    onnxq_status st = onnxq_session_run(s, in, n_in, &o, &no, err);
+    *ms = (now_s() - t0) * 1e3;
+    onnxq_tensors_free(o, no);
+    return st;
+}
+
+/* Median latency of the float model and of qm on the first held-out
+ * sample: blocks of warmup + runs runs in the order float, quant, quant,
+ * float, so that a drift of load on the machine hits both alike, while
+ * each block runs with the model's weights warm in the caches as a deployed
+ * model does (interleaving single runs made each model evict the other's
+ * and measured the int8 model ~1.5x slower than `onnxq bench` does). */
+static onnxq_status time_pair(tctx *x, onnxq_model *qm, double *f_ms,
+                              double *q_ms, onnxq_error *err)
+{
+    onnxq_session_options so;
+    onnxq_session_options_init(&so);
+    so.n_threads = x->o->n_threads;
+    onnxq_session *qs = NULL;
+    onnxq_tensor *qin = NULL;
+    size_t runs = x->o->runs, n_q = 0;
+    double *tf = malloc((2 * runs + 1) * sizeof *tf);
+    double *tq = malloc((2 * runs + 1) * sizeof *tq);
+    onnxq_status st = tf && tq ? ONNXQ_OK : oom(err);
+    if (st == ONNXQ_OK && !x->fs)
+        st = onnxq_session_create(x->fm, &so, &x->fs, err);
+    if (st == ONNXQ_OK)
+        st = onnxq_session_create(qm, &so, &qs, err);
+    /* the quantized model's inputs by name (static quantization keeps
+     * them, but not necessarily in the same order) */
+    if (st == ONNXQ_OK) {
+        n_q = onnxq_session_input_count(qs);
+        if (!(qin = calloc(n_q + 1, sizeof *qin)))
+            st = oom(err);
+    }
+    for (size_t i = 0; st == ONNXQ_OK && i < n_q; i++) {
+        const char *nm = onnxq_session_input(qs, i)->name;
+        size_t k = 0;
+        while (k < x->n_in && strcmp(onnxq_session_input(x->fs, k)->name, nm))
+            k++;
+        if (k == x->n_in)
+            st = onnxq_error_set(err, ONNXQ_ERR_SHAPE_MISMATCH,
+                                 "quantized model input '%s' is not an input "
+                                 "of the float model", nm);
+        else
+            qin[i] = x->hold[0][k]; /* data borrowed */
+    }
+    double ms;
+    size_t nf = 0, nq = 0;
+    for (int b = 0; b < 4 && st == ONNXQ_OK; b++) {
+        int is_f = b == 0 || b == 3;
+        onnxq_session *s = is_f ? x->fs : qs;
+        const onnxq_tensor *in = is_f ? x->hold[0] : qin;
+        size_t n = is_f ? x->n_in : n_q;
+        for (size_t r = 0; st == ONNXQ_OK && r < x->o->warmup; r++)
+            st = timed_run(s, in, n, &ms, err);
+        for (size_t r = 0; st == ONNXQ_OK && r < runs; r++)
+            st = timed_run(s, in, n, is_f ? &tf[nf++] : &tq[nq++], err);
+    }
+    if (st == ONNXQ_OK) {
+        *f_ms = median(tf, nf);
+        *q_ms = median(tq, nq);
+    }
+    free(tf);
+    free(tq);
+    free(qin);
+    onnxq_session_destroy(qs);
+    return st;
+}
+
 /* Accuracy on every held-out sample and latency on the first. */
 static onnxq_status measure(tctx *x, onnxq_model *qm, onnxq_tune_candidate *c,
                             onnxq_error *err)
@@ -375,9 +431,9 @@ static onnxq_status measure(tctx *x, onnxq_model *qm, onnxq_tune_candidate *c,
                                                     : c->cos_worst;
     }
     if (st == ONNXQ_OK && x->o->runs) {
-        st = onnxq_compare_latency(cmp, x->hold[0], x->n_in, x->o->runs,
-                                   x->o->warmup, &c->float_ms, &c->quant_ms,
-                                   err);
+        onnxq_compare_destroy(cmp); /* its sessions' memory, before timing */
+        cmp = NULL;
+        st = time_pair(x, qm, &c->float_ms, &c->quant_ms, err);
         c->speedup = c->quant_ms > 0 ? c->float_ms / c->quant_ms : NAN;
     } else if (st == ONNXQ_OK) {
         c->float_ms = c->quant_ms = c->speedup = NAN;
@@ -526,6 +582,14 @@ static const Onnx__NodeProto *producer(const Onnx__GraphProto *g,
     return NULL;
 }
 
+static size_t node_index(const Onnx__GraphProto *g, const Onnx__NodeProto *n)
+{
+    for (size_t i = 0; i < g->n_node; i++)
+        if (g->node[i] == n)
+            return i;
+    return SIZE_MAX;
+}
+
 static int node_quantized(const onnxq_static_report *rep, const char *name)
 {
     for (size_t i = 0; i < rep->n_nodes; i++)
@@ -556,9 +620,55 @@ static int usable_name(const char *s)
     return s && *s && !strpbrk(s, ",*?[") && strncmp(s, "op:", 3);
 }
 
-/* The node(s) to keep in float next: the producer of the worst tensor of a
- * per-tensor comparison that is quantized now, and, when it is a Relu/Clip
- * folded into the op before it, that op too.  Appends them to *list (a
+static int pickable(const onnxq_static_report *rep, const char *list,
+                    const Onnx__NodeProto *n)
+{
+    return n && usable_name(n->name) && node_quantized(rep, n->name) &&
+           !listed(list, n->name);
+}
+
+/* The quantized node nearest above n (n itself first), breadth first
+ * through node inputs in input order: a float node after quantized ones
+ * (statistics pooling, say) can amplify their error, and it is theirs to
+ * fix.  NULL if none. */
+static const Onnx__NodeProto *nearest_quantized(const Onnx__GraphProto *g,
+                                                const onnxq_static_report *rep,
+                                                const char *list,
+                                                const Onnx__NodeProto *n)
+{
+    size_t *queue = malloc((g->n_node + 1) * sizeof *queue);
+    char *seen = calloc(g->n_node + 1, 1);
+    const Onnx__NodeProto *found = NULL;
+    size_t head = 0, tail = 0, i0 = node_index(g, n);
+    if (queue && seen && i0 != SIZE_MAX) {
+        queue[tail++] = i0;
+        seen[i0] = 1;
+    }
+    while (head < tail && !found) {
+        const Onnx__NodeProto *c = g->node[queue[head++]];
+        if (pickable(rep, list, c)) {
+            found = c;
+            break;
+        }
+        for (size_t k = 0; k < c->n_input; k++) {
+            const Onnx__NodeProto *p = c->input[k][0] ? producer(g, c->input[k])
+                                                      : NULL;
+            size_t j = p ? node_index(g, p) : SIZE_MAX;
+            if (j != SIZE_MAX && !seen[j]) {
+                seen[j] = 1;
+                queue[tail++] = j;
+            }
+        }
+    }
+    free(queue);
+    free(seen);
+    return found;
+}
+
+/* The node(s) to keep in float next: for the worst tensor of a per-tensor
+ * comparison (lowest mean SQNR first), the quantized node nearest above it
+ * that is still quantized, and, when that is a Relu/Clip folded into the
+ * op before it, that op too.  Appends them to *list (a
  * malloc'd comma list).  Returns how many were added (0: none left). */
 static size_t next_layers(tctx *x, const onnxq_tune_candidate *c,
                           char **list, onnxq_error *err)
@@ -584,15 +694,15 @@ static size_t next_layers(tctx *x, const onnxq_tune_candidate *c,
     const Onnx__GraphProto *g = onnxq_model_proto(x->fm)->graph;
     for (size_t t = 0; t < res->n_tensors && !added; t++) {
         const Onnx__NodeProto *p = producer(g, res->tensors[t].name);
-        if (!p || !usable_name(p->name) || !node_quantized(&rep, p->name) ||
-            listed(*list, p->name))
+        if (p)
+            p = nearest_quantized(g, &rep, *list, p);
+        if (!p)
             continue;
         const char *pick[2] = {p->name, NULL};
         if ((!strcmp(p->op_type, "Relu") || !strcmp(p->op_type, "Clip")) &&
             p->n_input) {
             const Onnx__NodeProto *q = producer(g, p->input[0]);
-            if (q && usable_name(q->name) && node_quantized(&rep, q->name) &&
-                !listed(*list, q->name))
+            if (pickable(&rep, *list, q))
                 pick[1] = q->name;
         }
         for (int k = 0; k < 2 && pick[k]; k++) {
@@ -642,7 +752,7 @@ static onnxq_status refine(tctx *x, size_t start, onnxq_error *err)
             return ONNXQ_OK; /* nothing more to try on this one */
         }
         onnxq_tune_config cfg = c->config;
-        size_t n_excl = c->n_excluded + add, idx;
+        size_t n_excl = c->n_excluded + 1, idx; /* a folded Relu + its op is one layer */
         onnxq_status st = evaluate(x, &cfg, list, n_excl, cur, &idx, err);
         free(list);
         if (st != ONNXQ_OK)
@@ -833,7 +943,7 @@ onnxq_status onnxq_tune(onnxq_model *model, const onnxq_tune_options *o,
     if (st == ONNXQ_OK)
         st = load_holdout(&x, holdout, err);
     if (st == ONNXQ_OK)
-        st = named_copy(&x, &x.cm, err);
+        st = copy_model(&x, &x.cm, err);
     /* the union of what every planned candidate needs: the default search's
      * second stage varies one setting of a base candidate, so the base
      * configurations and those variations of each cover it */
@@ -974,6 +1084,7 @@ onnxq_status onnxq_tune(onnxq_model *model, const onnxq_tune_options *o,
         }
     }
     r->seconds = now_s() - x.t0;
+    onnxq_session_destroy(x.fs);
     onnxq_model_destroy(x.cm);
     free(cfgs);
     free(x.bytes);

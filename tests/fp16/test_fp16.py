@@ -516,22 +516,31 @@ p = make([helper.make_node("LayerNormalization", ["x", "g", "b"], ["ln"], axis=-
           numpy_helper.from_array(rng.normal(0, 0.1, 8).astype(np.float32), "b"),
           numpy_helper.from_array(rng.normal(0, 1, (8, 2)).astype(np.float32), "K")], name="bf16_ln")
 out = os.path.join(TMP, "bf16_ln-bf16.onnx")
-r = convert(p, out, "--keep-io-types", "--bf16")
+# --aggressive: LayerNormalization stays float32 by default
+r = convert(p, out, "--keep-io-types", "--bf16", "--aggressive")
 m = valid(out, "bf16_ln")
 t = types_of(m)
 check(r.returncode == 0 and t["g"] == BF16 and t["K"] == BF16 and t["x"] == F32 and t["y"] == F32,
       "bf16_ln: weights bfloat16, I/O float32")
 compare_run("bf16_ln", p, out, {"x": rng.normal(0, 2, (3, 8)).astype(np.float32)}, 0.999, 3e-2)
 
-# --keep-norm-fp32 on a LayerNormalization model
+# a LayerNormalization model: float32 by default, float16 with --aggressive
+# (tests/fp16/test_fp16_auto.py covers the other ops of the list)
 src = os.path.join(TESTDATA, "node/test_layer_normalization_4d_axis1/model.onnx")
 out = os.path.join(TMP, "ln-norm.onnx")
-r = convert(src, out, "--keep-io-types", "--keep-norm-fp32")
-m = valid(out, "keep-norm-fp32")
+r = convert(src, out, "--keep-io-types")
+m = valid(out, "numerics default")
 t = types_of(m)
 ln = [n for n in m.graph.node if n.op_type == "LayerNormalization"][0]
-check(r.returncode == 0 and "norm 1" in r.stdout and all(t[i] == F32 for i in ln.input),
-      "--keep-norm-fp32: LayerNormalization stays float32")
+check(r.returncode == 0 and "numerics 1" in r.stdout and all(t[i] == F32 for i in ln.input),
+      "default: LayerNormalization stays float32")
+out = os.path.join(TMP, "ln-aggressive.onnx")
+r = convert(src, out, "--keep-io-types", "--aggressive")
+m = valid(out, "aggressive")
+t = types_of(m)
+ln = [n for n in m.graph.node if n.op_type == "LayerNormalization"][0]
+check(r.returncode == 0 and "numerics 0" in r.stdout and all(t[i] == F16 for i in ln.input),
+      "--aggressive: LayerNormalization is float16")
 
 # ---------------------------------------------------------------------------
 print("== conformance models (libonnx-testdata), keep-io-types")

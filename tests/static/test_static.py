@@ -157,7 +157,8 @@ tab = json.load(open(table))
 e = tab["tensors"]["embedding"]
 STEP[0] = (max(e["max"], 0) - min(e["min"], 0)) / 255
 for name, opts in variants.items():
-    evaluate(name, paths[name])
+    # onnxq's int8 kernels are slow under ASan: it runs three of them
+    evaluate(name, paths[name], with_onnxq=name in ("qdq_default", "qop_u8s8", "qop_s8s8"))
 
 # ---- 1b. the user's workflow (QOperator S8S8, Conv+Mul), all wav files
 user = os.path.join(work, "user.sint8.onnx")
@@ -411,21 +412,21 @@ def rss_and_samples(count, folder):
 
 
 files = sorted(os.path.join(wav_dir, f) for f in os.listdir(wav_dir))
-_, s20 = rss_and_samples(20, wav_dir)
-check(s20 == random.Random(7).choices(files, k=20),
-      f"draws differ from random.choices: {s20[:4]}")
+_, s12 = rss_and_samples(12, wav_dir)
+check(s12 == random.Random(7).choices(files, k=12),
+      f"draws differ from random.choices: {s12[:4]}")
 # memory: the session's buffers follow the largest input, so both runs see
 # the same two files (different lengths); only the sample count differs
 two = os.path.join(work, "two_wav")
 os.makedirs(two)
 for f in calib_files[:2]:
     os.symlink(os.path.join(calib, f), os.path.join(two, f))
-rss10, s10 = rss_and_samples(10, two)
-rss60, s60 = rss_and_samples(60, two)
+rss10, s10 = rss_and_samples(8, two)
+rss60, s60 = rss_and_samples(40, two)
 check(len(set(s10)) == 2 and len(set(s60)) == 2, "draws do not cover both files")
 check(rss60 <= rss10 * 1.10 + 8192,
-      f"peak RSS grows with samples: {rss10} KiB for 10, {rss60} KiB for 60")
-print(f"peak RSS: {rss10} KiB (10 samples), {rss60} KiB (60 samples)")
+      f"peak RSS grows with samples: {rss10} KiB for 8, {rss60} KiB for 40")
+print(f"peak RSS: {rss10} KiB (8 samples), {rss60} KiB (40 samples)")
 
 # ---- 7b. images: PNG (written here with zlib) -> [1, 3, H, W]
 import struct  # noqa: E402

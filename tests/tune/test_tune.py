@@ -50,7 +50,7 @@ def check(cond, what):
 
 def tune(*args):
     return subprocess.run([onnxq, "tune", model, "--calib-wav", wavs, "--threads", "1",
-                           "--runs", "2", "--warmup", "1", *args],
+                           "--runs", "1", "--warmup", "0", *args],
                           capture_output=True, text=True)
 
 
@@ -107,7 +107,9 @@ os.makedirs(work)
 ph = lambda *p: os.path.join(work, *p)  # noqa: E731
 
 # ---- 1. a small search that meets cosine >= 0.995 --------------------------------
-cands = "qdq/u8s8/pc/minmax/default,qoperator/u8s8/pc/minmax/default,qdq/s8s8/pc/minmax/default"
+# (few candidates, one timed run each: the test also runs under ASan,
+# where int8 kernels are ~50x slower)
+cands = "qdq/u8s8/pc/minmax/default,qoperator/s8s8/pc/minmax/default"
 out, rep = ph("best.onnx"), ph("report.html")
 r = tune("--candidates", cands, "--budget-seconds", "120", "--max-drop", "cosine=0.995",
          "--out", out, "--report", rep, "--json")
@@ -118,7 +120,7 @@ if j:
     check(len(prog) == len(j["candidates"]), f"one progress line per candidate: {prog}")
     check(all(("pass" in ln or "fail" in ln) and "x " in ln for ln in prog), "progress lines name speed and verdict")
     names = [c["name"] for c in j["candidates"]]
-    check(names[:3] == cands.split(","), f"candidates in the given order: {names}")
+    check(names == cands.split(","), f"candidates in the given order: {names}")
     check(j["written"] == out and os.path.exists(out), "the chosen model is written")
     chosen = next(c for c in j["candidates"] if c["name"] == j["chosen"])
     check(chosen["meets"] and num(chosen["cosine_worst"]) >= 0.995, f"chosen meets: {chosen}")
@@ -158,14 +160,13 @@ if j:
 
 # ---- 2. refinement: layers kept in float -----------------------------------------
 base = "qdq/u8s8/pc/minmax/default"
-r = tune("--candidates", base, "--max-exclude", "0", "--max-drop", "sqnr=0", "--out", ph("b.onnx"),
-         "--json", "-q")
-check(r.returncode == 0, f"one candidate: {r.stderr}")
-if r.returncode == 0:
-    s0 = num(json.loads(r.stdout)["candidates"][0]["sqnr_worst"])
+s0 = None
+if j:
+    s0 = num(next(c for c in j["candidates"] if c["name"] == base)["sqnr_worst"])
+if check(s0 is not None, "the base candidate's SQNR from the first search"):
     bound = s0 + 0.3
     out2, rep2 = ph("refined.onnx"), ph("refined.html")
-    r = tune("--candidates", base, "--max-exclude", "3", "--max-drop", f"sqnr={bound}", "--write-best",
+    r = tune("--candidates", base, "--max-exclude", "1", "--max-drop", f"sqnr={bound}", "--write-best",
              "--out", out2, "--report", rep2, "--json")
     check(r.returncode in (0, 3), f"refinement run: {r.returncode} {r.stderr[-600:]}")
     j = json.loads(r.stdout) if r.returncode in (0, 3) else None
@@ -198,17 +199,21 @@ if r.returncode == 0:
 # ---- 3. impossible bounds ------------------------------------------------------------
 for bound in ("cosine=1.0000001", "sqnr=500"):
     o, h = ph("none.onnx"), ph("none.html")
-    r = tune("--candidates", base, "--max-exclude", "1", "--max-drop", bound, "--out", o, "--report", h)
+    r = tune("--candidates", base, "--max-exclude", "0", "--max-drop", bound, "--out", o, "--report", h)
     check(r.returncode == 3, f"{bound}: exit {r.returncode}")
     check("no candidate meets" in r.stderr, f"{bound}: says so: {r.stderr[-300:]}")
     check(not os.path.exists(o), f"{bound}: no model written")
-    check(os.path.exists(h) and "No candidate meets" in open(h).read(), f"{bound}: report written")
+    page = open(h).read() if os.path.exists(h) else ""
+    check("No candidate meets" in page, f"{bound}: report written")
+    check('class="chosen"' not in page and 'class="pt ' in page,
+          f"{bound}: the candidate is drawn, nothing is ringed as chosen")
 
 # ---- 4. the same model at 1 and 2 threads --------------------------------------------
 outs = []
 for t in ("1", "2"):
     o = ph(f"t{t}.onnx")
     r = subprocess.run([onnxq, "tune", model, "--calib-wav", wavs, "--threads", t, "--runs", "1",
+                        "--warmup", "0", "--holdout", "1",
                         "--candidates", "qoperator/s8s8/pt/minmax/default", "--out", o, "-q"],
                        capture_output=True, text=True)
     check(r.returncode == 0, f"threads {t}: {r.stderr}")
