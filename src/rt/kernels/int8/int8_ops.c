@@ -470,7 +470,14 @@ enum { CHUNK = 4 * OQ_QG_NR };
  * rows[k][CHUNK] (values x - x_zp as int16, padding 0; k = (c, kh, kw) as in
  * W), then interleaved into the chunk's panel groups.  Row segments are
  * built one output row at a time, so the inner loops copy runs of input. */
-__attribute__((optimize("no-tree-loop-distribute-patterns"), target_clones("avx2", "default")))
+/* gcc would turn the short copy loops into memcpy calls; clang (the fuzz
+ * build) has no such option and needs none. */
+#if defined(__clang__)
+#define OQ_NO_LOOP_CALLS
+#else
+#define OQ_NO_LOOP_CALLS __attribute__((optimize("no-tree-loop-distribute-patterns")))
+#endif
+OQ_NO_LOOP_CALLS __attribute__((target_clones("avx2", "default")))
 static void pack_conv_chunk(const cgeom *g, const int16_t *x16, int64_t c0,
                             size_t p0, size_t len, size_t K2, int16_t *rows,
                             int16_t *panel)
