@@ -22,13 +22,6 @@ typedef struct cleanup_ctx {
     onnxq_preprocess_report *r;
 } cleanup_ctx;
 
-static int is_graph_output(const Onnx__GraphProto *g, const char *name)
-{
-    for (size_t i = 0; i < g->n_output; i++)
-        if (g->output[i]->name && strcmp(g->output[i]->name, name) == 0)
-            return 1;
-    return 0;
-}
 
 /* Index of the node of g producing name, SIZE_MAX if none does. */
 static size_t producer(const Onnx__GraphProto *g, const char *name,
@@ -45,27 +38,6 @@ static size_t producer(const Onnx__GraphProto *g, const char *name,
     return SIZE_MAX;
 }
 
-/* 1 if anything in g (or its subgraphs) reads name. */
-static int is_read(const Onnx__GraphProto *g, const char *name)
-{
-    if (is_graph_output(g, name))
-        return 1;
-    for (size_t n = 0; n < g->n_node; n++) {
-        const Onnx__NodeProto *node = g->node[n];
-        for (size_t i = 0; i < node->n_input; i++)
-            if (node->input[i] && strcmp(node->input[i], name) == 0)
-                return 1;
-        for (size_t a = 0; a < node->n_attribute; a++) {
-            const Onnx__AttributeProto *at = node->attribute[a];
-            if (at->g && is_read(at->g, name))
-                return 1;
-            for (size_t k = 0; k < at->n_graphs; k++)
-                if (is_read(at->graphs[k], name))
-                    return 1;
-        }
-    }
-    return 0;
-}
 
 /* A Dropout that passes its input through: not in training mode, and its
  * mask (whose type changed across opsets) read by nothing. */
@@ -75,7 +47,7 @@ static int is_passthrough_dropout(const Onnx__GraphProto *g,
     if (!oq_opt_is_op(n, "Dropout") || n->n_input < 1 || n->n_output < 1)
         return 0;
     if (n->n_output > 1 && n->output[1] && n->output[1][0] &&
-        is_read(g, n->output[1]))
+        oq_opt_is_read(g, n->output[1]))
         return 0;
     /* training_mode (opset 12+) must be absent: a constant false would do
      * too, but exporters do not write one */
@@ -106,14 +78,14 @@ static onnxq_status remove_identities(Onnx__GraphProto *g, void *user,
         const char *x = node->input[0], *y = node->output[0];
         if (!x || !x[0] || !y || !y[0])
             continue;
-        if (!is_graph_output(g, y)) {
+        if (!oq_opt_is_graph_output(g, y)) {
             if (oq_opt_rename_uses(g, y, x, 0) < 0)
                 goto oom;
         } else {
             /* y is part of the graph's interface: let x's producer write y,
              * if x is a plain intermediate value of this graph */
             size_t slot, p = producer(g, x, &slot);
-            if (p == SIZE_MAX || dead[p] || is_graph_output(g, x) ||
+            if (p == SIZE_MAX || dead[p] || oq_opt_is_graph_output(g, x) ||
                 oq_opt_is_graph_input(g, x))
                 continue;
             /* keep our own names alive while renaming: copy them first */
@@ -190,7 +162,8 @@ static onnxq_status merge_duplicates(Onnx__GraphProto *g, void *user,
         keys[i].index = i;
         /* strings, inputs with defaults and outputs keep their identity */
         if (!t->name || !t->name[0] || !onnxq_dtype_size(t->data_type) ||
-            oq_opt_is_graph_input(g, t->name) || is_graph_output(g, t->name) ||
+            oq_opt_is_graph_input(g, t->name) ||
+            oq_opt_is_graph_output(g, t->name) ||
             onnxq_tensor_expected_bytes(t, &bytes, NULL) != ONNXQ_OK)
             continue;
         keys[i].bytes = malloc(bytes ? bytes : 1);

@@ -127,27 +127,6 @@ static void info_of(const up_ctx *c, const scope *s, const char *name,
     }
 }
 
-static int is_read(const Onnx__GraphProto *g, const char *name)
-{
-    for (size_t i = 0; i < g->n_output; i++)
-        if (g->output[i]->name && strcmp(g->output[i]->name, name) == 0)
-            return 1;
-    for (size_t n = 0; n < g->n_node; n++) {
-        const Onnx__NodeProto *node = g->node[n];
-        for (size_t i = 0; i < node->n_input; i++)
-            if (node->input[i] && strcmp(node->input[i], name) == 0)
-                return 1;
-        for (size_t a = 0; a < node->n_attribute; a++) {
-            const Onnx__AttributeProto *at = node->attribute[a];
-            if (at->g && is_read(at->g, name))
-                return 1;
-            for (size_t k = 0; k < at->n_graphs; k++)
-                if (is_read(at->graphs[k], name))
-                    return 1;
-        }
-    }
-    return 0;
-}
 
 /* ---- building blocks --------------------------------------------------------- */
 
@@ -316,7 +295,7 @@ static int up_batchnorm(up_ctx *c, const scope *s, Onnx__NodeProto *n)
         return BLOCK("spatial=0 (per-activation statistics) has no "
                      "equivalent in BatchNormalization-9+");
     for (size_t o = 1; o < n->n_output; o++)
-        if (n->output[o] && n->output[o][0] && is_read(s->g, n->output[o]))
+        if (n->output[o] && n->output[o][0] && oq_opt_is_read(s->g, n->output[o]))
             return BLOCK("training output '%s' is used", n->output[o]);
     if (c->dry)
         return 0;
@@ -329,7 +308,7 @@ static int up_batchnorm(up_ctx *c, const scope *s, Onnx__NodeProto *n)
 static int up_dropout(up_ctx *c, const scope *s, Onnx__NodeProto *n)
 {
     if (n->n_output > 1 && n->output[1] && n->output[1][0] &&
-        is_read(s->g, n->output[1]))
+        oq_opt_is_read(s->g, n->output[1]))
         return BLOCK("its mask output '%s' is used (its type changed to "
                      "bool in Dropout-10)", n->output[1]);
     if (c->dry)

@@ -105,6 +105,35 @@ int oq_opt_is_graph_input(const Onnx__GraphProto *g, const char *name)
     return 0;
 }
 
+int oq_opt_is_graph_output(const Onnx__GraphProto *g, const char *name)
+{
+    for (size_t i = 0; i < g->n_output; i++)
+        if (g->output[i]->name && strcmp(g->output[i]->name, name) == 0)
+            return 1;
+    return 0;
+}
+
+int oq_opt_is_read(const Onnx__GraphProto *g, const char *name)
+{
+    if (oq_opt_is_graph_output(g, name))
+        return 1;
+    for (size_t n = 0; n < g->n_node; n++) {
+        const Onnx__NodeProto *node = g->node[n];
+        for (size_t i = 0; i < node->n_input; i++)
+            if (node->input[i] && strcmp(node->input[i], name) == 0)
+                return 1;
+        for (size_t a = 0; a < node->n_attribute; a++) {
+            const Onnx__AttributeProto *at = node->attribute[a];
+            if (at->g && oq_opt_is_read(at->g, name))
+                return 1;
+            for (size_t k = 0; k < at->n_graphs; k++)
+                if (oq_opt_is_read(at->graphs[k], name))
+                    return 1;
+        }
+    }
+    return 0;
+}
+
 int oq_opt_set_input(Onnx__NodeProto *n, size_t i, const char *name)
 {
     char *s = oq_strdup(name);

@@ -43,6 +43,9 @@ int oq_opt_set_attr_float(Onnx__NodeProto *n, const char *name, float v);
 /* 1 if name is listed among g's inputs: an initializer of that name is only
  * a default the user may override, so it is not a constant. */
 int oq_opt_is_graph_input(const Onnx__GraphProto *g, const char *name);
+int oq_opt_is_graph_output(const Onnx__GraphProto *g, const char *name);
+/* 1 if g's outputs, its nodes or any subgraph inside them read name. */
+int oq_opt_is_read(const Onnx__GraphProto *g, const char *name);
 
 /* Replaces input i (which must exist) by a copy of name. */
 int oq_opt_set_input(Onnx__NodeProto *n, size_t i, const char *name);

@@ -36,6 +36,7 @@
 #include "int8_kernels.h"
 #include "qgemm.h"
 #include "registry.h"
+#include "kernels/ref/ref_kernels.h"
 
 enum {
     T_FLOAT = ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT,
@@ -770,23 +771,6 @@ static onnxq_status run_conv(oq_kctx *ctx)
 
 /* ---- matrix products ----------------------------------------------------- */
 
-/* ORT's dynamic uint8 parameters (as the reference's dynamic_qparams). */
-static void dynamic_qparams(const float *x, size_t n, float *scale, int32_t *zp)
-{
-    float mn = FLT_MAX, mx = -FLT_MAX;
-    for (size_t i = 0; i < n; i++) {
-        mn = x[i] < mn ? x[i] : mn;
-        mx = x[i] > mx ? x[i] : mx;
-    }
-    mn = mn < 0.0f ? mn : 0.0f;
-    mx = mx > 0.0f ? mx : 0.0f;
-    float s = mx == mn ? 1.0f : (mx - mn) / 255.0f;
-    float z = 0.0f - mn / s;
-    z = z < 255.0f ? z : 255.0f;
-    z = 0.0f > z ? 0.0f : z;
-    *scale = s;
-    *zp = (int32_t)nearbyintf(z);
-}
 
 /* QuantizeLinear to uint8 as the reference's quantize1 (minus the zero
  * point, which the product needs subtracted again). */
@@ -895,7 +879,7 @@ static onnxq_status run_matmul(oq_kctx *ctx)
         goto oom;
     if (op == OP_DQ_MATMUL) {
         const float *ad = a->data;
-        dynamic_qparams(ad, oq_numel(a), &as, &azp);
+        oq_dynamic_qparams_u8(ad, oq_numel(a), &as, &azp);
         for (size_t m = 0; m < M; m++)
             for (size_t k = 0; k < K; k++)
                 rows[oq_qg_rows_at(st->K2, m, k)] = quantize_centered(ad[m * K + k], as, azp);

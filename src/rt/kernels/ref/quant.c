@@ -190,6 +190,12 @@ static void dynamic_qparams(const float *x, size_t n, float *scale, int32_t *zp)
 
 /* DynamicQuantizeLinear's uint8 quantization of x[0..n) into q, shared with
  * rnn.c (DynamicQuantizeLSTM quantizes its input and hidden state so). */
+void oq_dynamic_qparams_u8(const float *x, size_t n, float *scale,
+                           int32_t *zp)
+{
+    dynamic_qparams(x, n, scale, zp);
+}
+
 void oq_dynamic_quantize_u8(const float *x, size_t n, uint8_t *q, float *scale,
                             int32_t *zp)
 {

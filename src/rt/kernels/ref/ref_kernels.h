@@ -24,6 +24,8 @@ extern const oq_kernel oq_ref_loss_signal_kernels[];
 /* quant.c's MLAS arithmetic that rnn.c's DynamicQuantizeLSTM shares:
  * DynamicQuantizeLinear's uint8 quantization of x[0..n) (q, scale, zero
  * point), and MLAS's FMA3 logistic and tanh approximations. */
+void oq_dynamic_qparams_u8(const float *x, size_t n, float *scale,
+                           int32_t *zp);
 void oq_dynamic_quantize_u8(const float *x, size_t n, uint8_t *q, float *scale,
                             int32_t *zp);
 float oq_mlas_logistic(float x);
