@@ -553,11 +553,7 @@ static onnxq_status run_pass(fctx *c, int compute)
     for (size_t i = 0; compute && st == ONNXQ_OK && i < c->n_orig; i++)
         if (!c->drop[i])
             st = fuse_node(c, i);
-    /* the view knows only the nodes it was built over */
-    size_t total = c->gp->n_node;
-    c->gp->n_node = c->n_orig;
-    onnxq_graph_destroy(c->g);
-    c->gp->n_node = total;
+    onnxq_graph_destroy(c->g);  /* it remembers the nodes it was built over */
     c->g = NULL;
     for (size_t i = 0; i < c->n_old; i++)
         free(c->old[i]);
