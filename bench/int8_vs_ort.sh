@@ -37,25 +37,16 @@ mkdir -p "$tmp/demo_in"
 import numpy as np
 np.save('$tmp/demo_in/feat.npy', np.random.default_rng(0).standard_normal((1, 300, 80)).astype(np.float32))"
 
-median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{v[NR]=$1} END {print (NR%2 ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2)}'; }
+. "$here/bench/lib.sh"
 
-bench_one() { # label model inputs threads [env for onnxq]
-  local label=$1 model=$2 ins=$3 t=$4 envs=${5:-} o=() q=()
-  for ((r = 0; r < rounds; r++)); do
-    o+=("$(node "$here/tests/oracle/run.js" "$model" --inputs "$ins" --threads "$t" \
-            --bench "$runs" --out "$tmp/ortout" | sed -n 's/.*ort_median_ms=\([0-9.]*\).*/\1/p')")
-    q+=("$(env $envs "$onnxq" bench "$model" --inputs "$ins" --threads "$t" --runs "$runs" --json |
-           /usr/bin/python3 -c 'import json,sys; print("%.3f" % json.load(sys.stdin)["median_ms"])')")
-  done
-  local om qm
-  om=$(echo "${o[*]}" | median)
-  qm=$(echo "${q[*]}" | median)
-  printf '%-30s %3s %12.2f %12.2f %8.2f\n' "$label" "$t" "$om" "$qm" \
-      "$(awk -v a="$qm" -v b="$om" 'BEGIN {print a / b}')"
-  echo "$qm" > "$tmp/last_oq"
+bench_one() { # label model inputs threads [VAR=VALUE for onnxq]
+  local label=$1
+  bench_pair "$2" "$3" "$4" "${@:5}"
+  printf '%-30s %3s %12.2f %12.2f %8.2f\n' "$label" "$4" "$BP_ORT_MED" "$BP_OQ_MED" \
+      "$(ratio "$BP_OQ_MED" "$BP_ORT_MED")"
+  echo "$BP_OQ_MED" > "$tmp/last_oq"
 }
 
-mkdir -p "$tmp/ortout"
 printf '%-30s %3s %12s %12s %8s\n' model thr "ORT ms" "onnxq ms" "oq/ORT"
 for t in $threads; do
   bench_one "demo fp32" "$demo" "$tmp/demo_in" "$t"; fp=$(cat "$tmp/last_oq")

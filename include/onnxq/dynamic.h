@@ -19,6 +19,11 @@
  *   Gather        -> Gather over an 8-bit table + DequantizeLinear
  *   LSTM          -> com.microsoft DynamicQuantizeLSTM (int8 weights, as
  *                    onnxruntime writes them whatever weight_type says)
+ *   Attention     -> (com.microsoft) DynamicQuantizeLinear + QAttention with
+ *                    the merged Q/K/V weight 8-bit (per column with
+ *                    per_channel); not with qkv_hidden_sizes (as
+ *                    onnxruntime), nor for target onnxq while onnxq has no
+ *                    QAttention kernel
  * Weights in Constant nodes count as constants; subgraphs (If/Loop/Scan)
  * are quantized too unless EnableSubgraph=0; the ai.onnx opset is raised
  * (to 11, when DynamicQuantizeLinear is written) only if every node keeps

@@ -14,7 +14,12 @@
  *   - q = clamp(round_half_even(x / scale) + zero point, qmin, qmax), with
  *     x / scale divided in float
  *   - bias: int32, scale = input scale * weight scale (per channel if the
- *     weight is), zero point 0
+ *     weight is, product in float), zero point 0, q = round_half_even(
+ *     (double)b / (double)scale) clamped to int32
+ *   - where that bias would overflow int32, an int8 weight with zero
+ *     point 0 gets a larger scale first (onnxq_fit_bias_scales: ONNX
+ *     Runtime's _adjust_weight_scale_for_int32_bias, QDQ since 1.20,
+ *     QOperator since 1.23)
  *   - weights are clipped to the type's full range ([-128, 127] / [0, 255])
  *     after rounding, as quantize_nparray does
  * Integer ranges:  uint8 [0, 255], symmetric [0, 254], reduce_range [0, 127];
@@ -82,10 +87,32 @@ onnxq_status onnxq_quantize_weight(const char *name, const float *w,
                                    onnxq_error *err);
 void onnxq_qweight_free(onnxq_qweight *q);
 
+/* ONNX Runtime's guard against int32 bias overflow, in double:
+ *   smallest = 1.0001 * 2 * absmax / (2^31 - 1 + 2^31 - 1)
+ * with absmax = max |b| over the whole bias (n_weight_scales == 1) or |b[c]|
+ * (one scale per channel, n_weight_scales == n); where 0 < input_scale *
+ * weight_scales[c] < smallest, weight_scales[c] becomes
+ * (float)(weight_scales[c] * (smallest / (input_scale * weight_scales[c]))).
+ * Returns how many scales grew (0 also when the counts do not fit).  The
+ * tool applies it only to int8 weights whose zero points are all 0. */
+size_t onnxq_fit_bias_scales(const float *b, size_t n, float input_scale,
+                             float *weight_scales, size_t n_weight_scales);
+
+/* Quantizes an int8 weight (zero point 0) with the given scales (one per
+ * slice along axis, or one if axis < 0) instead of its range: what the tool
+ * does after onnxq_fit_bias_scales enlarged them.  rmin/rmax become
+ * -/+ 127 * scale.  Free with onnxq_qweight_free. */
+onnxq_status onnxq_quantize_weight_scaled(const char *name, const float *w,
+                                          const int64_t *dims, size_t rank,
+                                          int axis, int32_t dtype,
+                                          const float *scales,
+                                          onnxq_qweight *out,
+                                          onnxq_error *err);
+
 /* Quantizes a bias of n values to int32 with scale input_scale *
  * weight_scales[c] (n_weight_scales is 1 or n): out[c] =
- * clamp(round_half_even(b[c] / scale_c)) into int32.  A zero product scale
- * gives 0 (and is counted in *n_zero_scale if that is non-NULL).  When
+ * clamp(round_half_even((double)b[c] / scale_c)) into int32.  A zero
+ * product scale gives 0 (and is counted in *n_zero_scale if that is non-NULL).  When
  * bias_scales is non-NULL it receives the n (or 1) product scales. */
 void onnxq_quantize_bias(const float *b, size_t n, float input_scale,
                          const float *weight_scales, size_t n_weight_scales,

@@ -22,12 +22,26 @@
  *     DequantizeLinear where they leave it, nothing in between; a Relu/Clip
  *     whose input is a quantized node's only use is dropped (its range
  *     becomes the producer's output range).
+ *   Data movement (Reshape, Transpose, Squeeze, Unsqueeze, MaxPool from
+ *     opset 12, Resize from 11, Split, Slice in QDQ only, Gather in QDQ
+ *     only unless forced), when in the op types and their input is
+ *     quantized already (Split: always; any with ForceQuantizeNoInputCheck):
+ *     outputs share the input's scale and zero point initializers, so in
+ *     QOperator the op runs on the 8-bit tensor and in QDQ it sits between
+ *     DequantizeLinear and QuantizeLinear of equal parameters (which ONNX
+ *     Runtime and onnxq's runtime drop).  QDQ AveragePool likewise (ONNX
+ *     Runtime's QDQ registry); QOperator gives it its own output range.
+ *     Flatten stays float, as ONNX Runtime's quantizer leaves it.
+ *   ConvTranspose: QDQ only (weights per channel along axis 1), as ONNX
+ *     Runtime's quantizer does; left float in QOperator.
  *   QDQ (as ONNX Runtime's quantize_static writes it): the float node stays
  *     and reads DequantizeLinear outputs: weights as 8-bit initializers ->
  *     DequantizeLinear, bias int32 -> DequantizeLinear, every activation
  *     input/output through one shared QuantizeLinear -> DequantizeLinear
  *     pair; removable activations (Relu, Clip) dropped likewise.
- * Numerics are onnxq/quant.h's (ONNX Runtime's tool): activations
+ * Numerics are onnxq/quant.h's (ONNX Runtime's tool), including the int32
+ * bias guard (int8 weight scales grow where input scale x weight scale
+ * would push the bias past int32, unless keep_weight_scales): activations
  * asymmetric unless ActivationSymmetric, never reduced; weights symmetric
  * by default when int8 (WeightSymmetric), reduce_range shrinks weights.
  * Only the main graph is quantized (subgraph nodes stay float).
@@ -62,7 +76,11 @@ typedef struct onnxq_static_options {
     /* ONNX Runtime extra_options */
     int activation_symmetric;       /* ActivationSymmetric (0) */
     int weight_symmetric;           /* WeightSymmetric (-1: 1 for int8) */
-    int force_no_input_check;       /* ForceQuantizeNoInputCheck (0) */
+    int force_no_input_check;       /* ForceQuantizeNoInputCheck (0):
+                                       data-movement ops are quantized
+                                       even when their input is not */
+    int keep_weight_scales;         /* QDQDisableWeightAdjustForInt32Bias
+                                       (0): no int32 bias guard */
     int add_qdq_pair_to_weight;     /* AddQDQPairToWeight (0) */
     int keep_removable_activations; /* QDQKeepRemovableActivations (0) */
     int dedicated_qdq_pair;         /* DedicatedQDQPair (0) */
@@ -71,9 +89,15 @@ typedef struct onnxq_static_options {
     const char *exclude_output_op_types; /* OpTypesToExcludeOutputQuantization */
 } onnxq_static_options;
 
-/* What pays on ONNX Runtime 1.30 (x86-64): the ops it runs as int8 kernels
- * and the activations it folds into them. */
-#define ONNXQ_STATIC_DEFAULT_OPS "Conv,MatMul,Gemm,Relu,Clip,Add"
+/* What pays on ONNX Runtime 1.30 (x86-64): the ops it runs as int8 kernels,
+ * the activations it folds into them, and the data movement it then runs
+ * on 8-bit tensors (quantized only after a quantized tensor, so they add no
+ * QuantizeLinear/DequantizeLinear of their own). */
+#define ONNXQ_STATIC_DEFAULT_COMPUTE_OPS "Conv,MatMul,Gemm,Relu,Clip,Add"
+#define ONNXQ_STATIC_DEFAULT_MOVE_OPS                                         \
+    "MaxPool,Transpose,Reshape,Squeeze,Unsqueeze,Resize,Slice,Gather"
+#define ONNXQ_STATIC_DEFAULT_OPS                                              \
+    ONNXQ_STATIC_DEFAULT_COMPUTE_OPS "," ONNXQ_STATIC_DEFAULT_MOVE_OPS
 
 void onnxq_static_options_init(onnxq_static_options *o);
 

@@ -13,6 +13,7 @@
 #include <stdio.h>
 
 #include "onnxq/model.h"
+#include "onnxq/runtime.h"
 
 enum { CLI_OK = 0, CLI_ERROR = 1, CLI_USAGE = 2 };
 
@@ -79,5 +80,24 @@ int cli_save_model(const char *cmd, onnxq_model *model, const char *out,
 
 /* Parses a non-negative integer with an optional K/M/G suffix (x1024). */
 int cli_parse_size(const char *s, unsigned long long *out);
+
+/* ---- ONNX Runtime through the Node oracle (ort_runner.c) -----------------
+ * run.js (tests/oracle/run.js) is found as: opt (a --ort-runner option, may
+ * be NULL), else $ONNXQ_ORT_RUNNER, else the source tree's copy (path
+ * compiled in), else ../tests/oracle/run.js beside the binary.  A path given
+ * but unreadable is an error.  node is $ONNXQ_NODE or `node` on PATH.
+ * Returns a malloc'd path, or NULL with the error printed. */
+char *cli_ort_runner(const char *cmd, const char *opt);
+/* Threads for ONNX Runtime: threads, or all cores for 0 (onnxq's default). */
+int cli_ort_threads(int threads);
+/* Times each of models[0..n_models) in ONNX Runtime on the inputs in[]
+ * (session s's input order and names), written once as .npy to a temporary
+ * folder that is removed afterwards: median_ms[k] is the median of `runs`
+ * runs after run.js's 2 warm-ups.  On failure prints "onnxq CMD: --ort: ..."
+ * and returns CLI_ERROR. */
+int cli_ort_bench(const char *cmd, const char *runjs,
+                  const char *const *models, size_t n_models,
+                  onnxq_session *s, const onnxq_tensor *in, size_t n_in,
+                  unsigned long long runs, int threads, double *median_ms);
 
 #endif

@@ -1,6 +1,8 @@
 /* cmd_bench.c — `onnxq bench MODEL`: time repeated runs of a model in onnxq's
  * runtime: median and minimum latency, peak memory of intermediate tensors,
- * and the op types that took the most time. */
+ * and the op types that took the most time; with --ort the same model on the
+ * same inputs in ONNX Runtime (ort_runner.c), to check claims such as "int8
+ * is faster than float32 here" in the runtime that will deploy the model. */
 #include <cjson/cJSON.h>
 #include <getopt.h>
 #include <stdio.h>
@@ -29,10 +31,18 @@ static const char help[] =
     "  --runs N             timed runs (default 20)\n"
     "  --warmup N           untimed runs first (default 3)\n"
     "  --json               print the figures as JSON\n"
+    "  --ort                also time the model in ONNX Runtime 1.30 on the\n"
+    "                       same inputs (written to a temporary folder as\n"
+    "                       .npy) through node and tests/oracle/run.js, with\n"
+    "                       the same threads and --runs, and print the\n"
+    "                       onnxq/ORT latency ratio.  run.js is found through\n"
+    "                       $ONNXQ_ORT_RUNNER, else the source tree it was\n"
+    "                       built from; needs node and onnxruntime-node\n"
+    "                       (scripts/deps.sh)\n"
     "  -h, --help           show this help\n";
 
 enum { OPT_INPUT = 1, OPT_INPUTS, OPT_SHAPE, OPT_THREADS, OPT_RUNS,
-       OPT_WARMUP, OPT_JSON };
+       OPT_WARMUP, OPT_JSON, OPT_ORT };
 
 static int cmp_double(const void *a, const void *b)
 {
@@ -57,11 +67,12 @@ int cmd_bench(int argc, char **argv)
         {"runs", required_argument, 0, OPT_RUNS},
         {"warmup", required_argument, 0, OPT_WARMUP},
         {"json", no_argument, 0, OPT_JSON},
+        {"ort", no_argument, 0, OPT_ORT},
         {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0}};
     cli_inputs in;
     cli_inputs_init(&in);
-    int threads = 0, json = 0, c, rc = CLI_ERROR;
+    int threads = 0, json = 0, ort = 0, c, rc = CLI_ERROR;
     unsigned long long runs = 20, warmup = 3, v;
     while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
         const char *bad = NULL;
@@ -89,6 +100,7 @@ int cmd_bench(int argc, char **argv)
                 bad = "--warmup wants a count";
             break;
         case OPT_JSON: json = 1; break;
+        case OPT_ORT: ort = 1; break;
         case 'h': fputs(help, stdout); cli_inputs_clear(&in); return CLI_OK;
         case ':': bad = "an option needs a value"; break;
         default: bad = "unknown option"; break;
@@ -104,11 +116,17 @@ int cmd_bench(int argc, char **argv)
         return cli_usage_error("bench", "expected one MODEL.onnx");
     }
     const char *path = argv[optind];
+    /* found first: a missing runner should not cost the onnxq timing */
+    char *runner = NULL;
+    if (ort && !(runner = cli_ort_runner("bench", NULL))) {
+        cli_inputs_clear(&in);
+        return CLI_ERROR;
+    }
     onnxq_model *m = cli_load_model("bench", path);
     onnxq_session *s = NULL;
     onnxq_tensor *inputs = NULL;
     size_t n_in = 0;
-    double *times = NULL;
+    double *times = NULL, ort_ms = 0;
     onnxq_error err;
     char note[512];
     if (!m)
@@ -162,6 +180,9 @@ int cmd_bench(int argc, char **argv)
     struct rusage ru;
     double rss_mib = getrusage(RUSAGE_SELF, &ru) == 0
                          ? (double)ru.ru_maxrss / 1024.0 : 0;
+    if (ort && cli_ort_bench("bench", runner, &path, 1, s, inputs, n_in, runs,
+                             threads, &ort_ms) != CLI_OK)
+        goto done;
     if (json) {
         cJSON *o = cJSON_CreateObject();
         cJSON_AddStringToObject(o, "model", path);
@@ -172,6 +193,12 @@ int cmd_bench(int argc, char **argv)
         cJSON_AddNumberToObject(o, "peak_intermediate_bytes", (double)peak);
         cJSON_AddNumberToObject(o, "planned_arena_bytes", (double)planned);
         cJSON_AddNumberToObject(o, "peak_rss_mib", rss_mib);
+        if (ort) {
+            cJSON_AddNumberToObject(o, "ort_median_ms", ort_ms);
+            cJSON_AddNumberToObject(o, "ort_threads", cli_ort_threads(threads));
+            cJSON_AddNumberToObject(o, "onnxq_ort_ratio",
+                                    ort_ms > 0 ? median / ort_ms : 0);
+        }
         cJSON *arr = cJSON_AddArrayToObject(o, "ops");
         for (size_t i = 0; i < n_ops; i++) {
             cJSON *e = cJSON_CreateObject();
@@ -196,6 +223,15 @@ int cmd_bench(int argc, char **argv)
             printf("runs:         %llu (after %llu warm-up), default "
                    "threads\n", runs, warmup);
         printf("latency:      median %.3f ms, min %.3f ms\n", median, times[0]);
+        if (ort) {
+            int t = cli_ort_threads(threads);
+            printf("ORT latency:  median %.3f ms (ONNX Runtime through %s, "
+                   "%d thread%s, same inputs)\n", ort_ms, runner, t,
+                   t == 1 ? "" : "s");
+            if (ort_ms > 0)
+                printf("onnxq/ORT:    %.2fx (median latency ratio; below 1: "
+                       "onnxq is faster)\n", median / ort_ms);
+        }
         printf("peak memory:  %.2f MiB of intermediate tensors\n",
                (double)peak / (1024.0 * 1024));
         printf("arena:        %.2f MiB planned (tensors and kernel scratch)\n",
@@ -209,6 +245,7 @@ int cmd_bench(int argc, char **argv)
     }
     rc = CLI_OK;
 done:
+    free(runner);
     free(times);
     onnxq_tensors_free(inputs, n_in);
     onnxq_session_destroy(s);

@@ -3,20 +3,18 @@
  * samples; with --per-tensor the same per layer and per weight, worst first)
  * and what it gained (latency of both in onnxq, and in ONNX Runtime with
  * --ort).  The library does the measuring (onnxq/compare.h) and the HTML
- * report (onnxq/report.h); this file gathers samples, times ORT through the
- * Node oracle, and prints. */
+ * report (onnxq/report.h); this file gathers samples and prints; ONNX
+ * Runtime is timed through the Node oracle by ort_runner.c. */
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
 #include <math.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -27,8 +25,6 @@
 #include "onnxq/report.h"
 #include "onnxq/tensor.h"
 #include "oq_util.h"
-
-extern char **environ;
 
 static const char help[] =
     "usage: onnxq compare [OPTIONS] FLOAT.onnx QUANT.onnx\n"
@@ -71,9 +67,9 @@ static const char help[] =
     "  --ort                 also time both in ONNX Runtime: runs\n"
     "                        `node RUNJS MODEL --bench N` (tests/oracle/run.js)\n"
     "  --ort-runner RUNJS    where run.js is (default: $ONNXQ_ORT_RUNNER, else\n"
-    "                        ../tests/oracle/run.js beside the onnxq binary,\n"
-    "                        else ./tests/oracle/run.js); node is $ONNXQ_NODE\n"
-    "                        or `node` on PATH\n"
+    "                        the source tree's tests/oracle/run.js, else\n"
+    "                        ../tests/oracle/run.js beside the onnxq binary);\n"
+    "                        node is $ONNXQ_NODE or `node` on PATH\n"
     "  -h, --help            show this help\n";
 
 enum {
@@ -89,200 +85,6 @@ typedef struct latency {
     unsigned long long runs;
     int threads;
 } latency;
-
-/* ---- ONNX Runtime through the Node oracle -------------------------------- */
-
-static char *find_runner(const char *opt)
-{
-    if (opt)
-        return oq_strdup(opt);
-    const char *env = getenv("ONNXQ_ORT_RUNNER");
-    if (env && env[0])
-        return oq_strdup(env);
-    char exe[PATH_MAX];
-    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-    if (n > 0) {
-        exe[n] = '\0';
-        char *slash = strrchr(exe, '/');
-        if (slash) {
-            *slash = '\0';
-            char *p = oq_path_join(exe, "../tests/oracle/run.js");
-            if (p && access(p, R_OK) == 0)
-                return p;
-            free(p);
-        }
-    }
-    if (access("tests/oracle/run.js", R_OK) == 0)
-        return oq_strdup("tests/oracle/run.js");
-    return NULL;
-}
-
-/* Runs node RUNJS MODEL --bench runs --threads t --input NAME=FILE...; the
- * median is parsed from "ort_median_ms=X".  msg gets the last line of output
- * on failure. */
-static int ort_bench(const char *runjs, const char *model, char **pairs,
-                     size_t n_pairs, unsigned long long runs, int threads,
-                     double *median, char *msg, size_t msg_size)
-{
-    const char *node = getenv("ONNXQ_NODE");
-    if (!node || !node[0])
-        node = "node";
-    char runs_s[32], thr_s[32];
-    snprintf(runs_s, sizeof runs_s, "%llu", runs);
-    snprintf(thr_s, sizeof thr_s, "%d", threads);
-    size_t na = 0;
-    char **argv = calloc(2 * n_pairs + 10, sizeof *argv);
-    if (!argv) {
-        snprintf(msg, msg_size, "out of memory");
-        return -1;
-    }
-    argv[na++] = (char *)node;
-    argv[na++] = (char *)runjs;
-    argv[na++] = (char *)model;
-    argv[na++] = "--bench";
-    argv[na++] = runs_s;
-    argv[na++] = "--threads";
-    argv[na++] = thr_s;
-    for (size_t i = 0; i < n_pairs; i++) {
-        argv[na++] = "--input";
-        argv[na++] = pairs[i];
-    }
-    argv[na] = NULL;
-    int fd[2];
-    if (pipe(fd) != 0) {
-        free(argv);
-        snprintf(msg, msg_size, "pipe: %s", strerror(errno));
-        return -1;
-    }
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_addclose(&fa, fd[0]);
-    posix_spawn_file_actions_adddup2(&fa, fd[1], 1);
-    posix_spawn_file_actions_adddup2(&fa, fd[1], 2);
-    posix_spawn_file_actions_addclose(&fa, fd[1]);
-    pid_t pid;
-    int rc = posix_spawnp(&pid, node, &fa, NULL, argv, environ);
-    posix_spawn_file_actions_destroy(&fa);
-    free(argv);
-    close(fd[1]);
-    if (rc != 0) {
-        close(fd[0]);
-        snprintf(msg, msg_size, "cannot run %s: %s", node, strerror(rc));
-        return -1;
-    }
-    char out[8192];
-    size_t len = 0;
-    ssize_t r;
-    while ((r = read(fd[0], out + len, sizeof out - 1 - len)) > 0 ||
-           (r < 0 && errno == EINTR))
-        if (r > 0) {
-            len += (size_t)r;
-            if (len == sizeof out - 1) { /* keep the tail */
-                memmove(out, out + len / 2, len - len / 2);
-                len -= len / 2;
-            }
-        }
-    out[len] = '\0';
-    close(fd[0]);
-    int status;
-    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-        ;
-    const char *m = strstr(out, "ort_median_ms=");
-    if (WIFEXITED(status) && WEXITSTATUS(status) == 0 && m) {
-        *median = strtod(m + strlen("ort_median_ms="), NULL);
-        return 0;
-    }
-    /* run.js reports its own failures as one "run.js: ..." line; node's
-     * (a missing module, a crash) end with a stack and its version: take
-     * the first line naming an error there */
-    const char *last = strstr(out, "run.js: ");
-    if (!last)
-        last = strstr(out, "Error");
-    if (!last) {
-        while (len && (out[len - 1] == '\n' || out[len - 1] == '\r'))
-            out[--len] = '\0';
-        last = strrchr(out, '\n');
-        last = last ? last + 1 : out[0] ? out : "node exited without output";
-    }
-    char *eol = strchr(last, '\n');
-    if (eol)
-        *eol = '\0';
-    size_t n = strlen(last) < msg_size - 1 ? strlen(last) : msg_size - 1;
-    memcpy(msg, last, n);
-    msg[n] = '\0';
-    return -1;
-}
-
-/* Times both models in ORT on one sample written to a temporary folder. */
-static int ort_latency(const char *runjs, const char *fpath, const char *qpath,
-                       onnxq_session *fs, const onnxq_tensor *in, size_t n_in,
-                       latency *lat)
-{
-    const char *tmp = getenv("TMPDIR");
-    char *dir = oq_path_join(tmp && tmp[0] ? tmp : "/tmp",
-                             "onnxq-compare-XXXXXX");
-    char **files = calloc(n_in + 1, sizeof *files);
-    char **pairs = calloc(n_in + 1, sizeof *pairs);
-    int rc = CLI_ERROR;
-    size_t made = 0;
-    if (!dir || !files || !pairs) {
-        cli_fail("compare", "out of memory");
-        goto done;
-    }
-    if (!mkdtemp(dir)) {
-        cli_fail("compare", "--ort: cannot make a temporary folder: %s",
-                 strerror(errno));
-        free(dir);
-        dir = NULL;
-        goto done;
-    }
-    for (; made < n_in; made++) {
-        char name[32];
-        snprintf(name, sizeof name, "input_%zu.npy", made);
-        files[made] = oq_path_join(dir, name);
-        const char *iname = onnxq_session_input(fs, made)->name;
-        size_t len = strlen(iname) + strlen(files[made] ? files[made] : "") + 2;
-        pairs[made] = malloc(len);
-        onnxq_error err;
-        if (!files[made] || !pairs[made]) {
-            cli_fail("compare", "out of memory");
-            made++;
-            goto done;
-        }
-        snprintf(pairs[made], len, "%s=%s", iname, files[made]);
-        if (onnxq_npy_write(files[made], &in[made], &err) != ONNXQ_OK) {
-            cli_fail("compare", "--ort: %s", err.message);
-            made++;
-            goto done;
-        }
-    }
-    char msg[600];
-    if (ort_bench(runjs, fpath, pairs, n_in, lat->runs, lat->threads,
-                  &lat->ort_f_ms, msg, sizeof msg)) {
-        cli_fail("compare", "--ort: ONNX Runtime on %s: %s", fpath, msg);
-        goto done;
-    }
-    if (ort_bench(runjs, qpath, pairs, n_in, lat->runs, lat->threads,
-                  &lat->ort_q_ms, msg, sizeof msg)) {
-        cli_fail("compare", "--ort: ONNX Runtime on %s: %s", qpath, msg);
-        goto done;
-    }
-    lat->have_ort = 1;
-    rc = CLI_OK;
-done:
-    for (size_t i = 0; i < made; i++) {
-        if (files[i])
-            unlink(files[i]);
-        free(files[i]);
-        free(pairs[i]);
-    }
-    if (dir)
-        rmdir(dir);
-    free(dir);
-    free(files);
-    free(pairs);
-    return rc;
-}
 
 /* ---- printing ------------------------------------------------------------- */
 
@@ -759,23 +561,17 @@ int cmd_compare(int argc, char **argv)
         }
         lat.have = 1;
         if (ort) {
-            if (!(runner = find_runner(runner_opt))) {
-                cli_fail("compare", "--ort: cannot find tests/oracle/run.js; "
-                         "give --ort-runner PATH or set ONNXQ_ORT_RUNNER");
+            if (!(runner = cli_ort_runner("compare", runner_opt)))
                 goto done;
-            }
-            if (access(runner, R_OK) != 0) {
-                cli_fail("compare", "--ort: %s: %s", runner, strerror(errno));
+            const char *models[2] = {fpath, qpath};
+            double ms[2];
+            if (cli_ort_bench("compare", runner, models, 2, fs, first, n_in,
+                              lat.runs, lat.threads, ms) != CLI_OK)
                 goto done;
-            }
-            int save = lat.threads;
-            if (!lat.threads) {
-                long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-                lat.threads = ncpu > 0 ? (int)ncpu : 1;
-            }
-            if (ort_latency(runner, fpath, qpath, fs, first, n_in, &lat))
-                goto done;
-            lat.threads = save ? save : lat.threads;
+            lat.ort_f_ms = ms[0];
+            lat.ort_q_ms = ms[1];
+            lat.have_ort = 1;
+            lat.threads = cli_ort_threads(lat.threads);
         }
     }
     const onnxq_compare_result *res = onnxq_compare_result_get(cmp);

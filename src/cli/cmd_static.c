@@ -3,7 +3,10 @@
  * (tensor files, audio or images) and write it statically quantized to
  * int8/uint8 in QDQ or QOperator form, as onnxruntime's quantize_static
  * would, in one command.  Calibration tables are JSON (cJSON) and live
- * here, not in the library.
+ * here, not in the library.  After writing, --check (default) runs the
+ * float and the written int8 model on calibration files that calibration
+ * did not use (onnxq/compare.h) and prints size, latency and output
+ * cosine/SQNR of both; --ort times both in ONNX Runtime (ort_runner.c).
  */
 #include <errno.h>
 #include <getopt.h>
@@ -20,6 +23,7 @@
 
 #include "cli.h"
 #include "onnxq/calib.h"
+#include "onnxq/compare.h"
 #include "onnxq/static_quant.h"
 
 static const char CMD[] = "static";
@@ -70,7 +74,8 @@ static const char help[] =
     "                                VNNI; measured: held-out cosine 0.39 without\n"
     "                                it on this AVX2 CPU); --no-reduce-range\n"
     "  --op-types LIST               op types to quantize (default\n"
-    "                                " ONNXQ_STATIC_DEFAULT_OPS ")\n"
+    "                                " ONNXQ_STATIC_DEFAULT_COMPUTE_OPS ",\n"
+    "      " ONNXQ_STATIC_DEFAULT_MOVE_OPS ")\n"
     "  --nodes-to-quantize LIST      only these nodes (names, shell patterns,\n"
     "  --nodes-to-exclude LIST       or op:TYPE); an item matching nothing is\n"
     "                                an error\n"
@@ -79,10 +84,33 @@ static const char help[] =
     "      QDQKeepRemovableActivations, OpTypesToExcludeOutputQuantization,\n"
     "      CalibTensorRangeSymmetric, CalibMovingAverage,\n"
     "      CalibMovingAverageConstant, CalibPercentile, MinimumRealRange,\n"
-    "      ForceQuantizeNoInputCheck (accepted; onnxq quantizes no data-movement\n"
-    "      op it would affect).  DedicatedQDQPair=1 and TensorQuantOverrides are\n"
-    "      refused (not implemented).  An unknown key is an error.\n"
-    "  -q, --quiet                   no summary\n"
+    "      QDQDisableWeightAdjustForInt32Bias (keep weight scales even where\n"
+    "      the int32 bias overflows; both formats), ForceQuantizeNoInputCheck\n"
+    "      (quantize Reshape, Transpose, Squeeze, Unsqueeze, MaxPool, Resize,\n"
+    "      Slice (QDQ), Gather in --op-types even when their input is not\n"
+    "      quantized yet; without it they are quantized only after a\n"
+    "      quantized tensor, sharing its scale and zero point).\n"
+    "      DedicatedQDQPair=1 and TensorQuantOverrides are refused (not\n"
+    "      implemented).  An unknown key is an error.\n"
+    "\n"
+    "check (after the model is written; the file stays whatever it shows):\n"
+    "  --check / --no-check          run the float and the int8 model in onnxq\n"
+    "                                on held-out files of the calibration folder\n"
+    "                                (not drawn for calibration; if every file\n"
+    "                                was drawn, the last ones, and it says so)\n"
+    "                                and print size, latency (median of 10 runs,\n"
+    "                                --threads) and output cosine/SQNR; a\n"
+    "                                cosine below 0.99 prints a warning\n"
+    "                                (default on)\n"
+    "  --check-samples N             files the check uses (8)\n"
+    "  --ort                         also time both models in ONNX Runtime 1.30\n"
+    "                                through node and tests/oracle/run.js on the\n"
+    "                                same input ($ONNXQ_ORT_RUNNER, else the\n"
+    "                                source tree's); no runner found: exit 1\n"
+    "                                before anything is written; ONNX Runtime\n"
+    "                                failing: exit 1, the model is kept\n"
+    "  -q, --quiet                   no summary, no check table (warnings\n"
+    "                                still)\n"
     CLI_SAVE_HELP
     "  -h, --help                    show this help\n";
 
@@ -91,7 +119,8 @@ enum {
     O_RATE, O_BINS_MEL, O_MEAN_NORM, O_IMSIZE, O_MEAN, O_STD, O_LAYOUT,
     O_METHOD, O_NBINS, O_NQBINS, O_PCT, O_TABLE, O_LOAD_TABLE, O_THREADS,
     O_PROGRESS, O_FORMAT, O_ATYPE, O_WTYPE, O_PER_CHANNEL, O_REDUCE,
-    O_OPS, O_INCL, O_EXCL, O_EXTRA, O_NO_PER_CHANNEL, O_NO_REDUCE
+    O_OPS, O_INCL, O_EXCL, O_EXTRA, O_NO_PER_CHANNEL, O_NO_REDUCE,
+    O_CHECK, O_NO_CHECK, O_CHECK_SAMPLES, O_ORT
 };
 
 static int parse_long(const char *s, long lo, long hi, long *out)
@@ -160,7 +189,8 @@ static const char *const EXTRA_KEYS[] = {
     "OpTypesToExcludeOutputQuantization", "DedicatedQDQPair", "QuantizeBias",
     "CalibMovingAverage", "CalibMovingAverageConstant", "CalibPercentile",
     "CalibTensorRangeSymmetric", "MinimumRealRange", "TensorQuantOverrides",
-    "QDQKeepRemovableActivations", NULL};
+    "QDQKeepRemovableActivations", "QDQDisableWeightAdjustForInt32Bias",
+    NULL};
 
 static size_t edit_distance(const char *a, const char *b)
 {
@@ -249,6 +279,8 @@ static int apply_extra(const char *kv, onnxq_static_options *so,
         so->weight_symmetric = b;
     else if (!strcmp(key, "ForceQuantizeNoInputCheck"))
         so->force_no_input_check = b;
+    else if (!strcmp(key, "QDQDisableWeightAdjustForInt32Bias"))
+        so->keep_weight_scales = b;
     else if (!strcmp(key, "MatMulConstBOnly"))
         so->matmul_const_b_only = b;
     else if (!strcmp(key, "AddQDQPairToWeight"))
@@ -514,6 +546,215 @@ static void warn_target(const onnxq_static_options *so)
 #endif
 }
 
+/* ---- check: float32 vs int8 on held-out files ------------------------------- */
+
+typedef struct check_plan {
+    size_t n_samples;   /* --check-samples */
+    int threads;        /* --threads (0: all cores) */
+    int quiet;
+    const char *runner; /* run.js for --ort, or NULL */
+    int from_table;     /* ranges came from --load-calib-table: which files
+                           were calibrated on is unknown */
+} check_plan;
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* Chooses the check's files among all (every file once, sorted): the first
+ * n not drawn for calibration, else the last n.  Returns the count chosen
+ * into pick[] (room for n) and sets *overlap when they were (or may have
+ * been) calibrated on. */
+static size_t pick_check_files(const onnxq_calib_data *all,
+                               const onnxq_calib_data *used, int from_table,
+                               size_t n, size_t *pick, int *overlap)
+{
+    size_t nf = onnxq_calib_data_n_files(all), k = 0;
+    size_t nu = used ? onnxq_calib_data_count(used) : 0;
+    const char **paths = nu ? malloc(nu * sizeof *paths) : NULL;
+    *overlap = from_table;
+    if (!from_table && (paths || !nu)) {
+        /* sorted once: draws with replacement repeat files, and a large
+         * --num-samples over many files would make a plain scan quadratic */
+        for (size_t i = 0; i < nu; i++)
+            paths[i] = onnxq_calib_data_path(used, i);
+        if (nu)
+            qsort(paths, nu, sizeof *paths, cmp_str);
+        for (size_t j = 0; j < nf && k < n; j++) {
+            const char *p = onnxq_calib_data_path(all, j);
+            if (!nu || !bsearch(&p, paths, nu, sizeof *paths, cmp_str))
+                pick[k++] = j;
+        }
+    }
+    free(paths);
+    if (k == 0) {
+        *overlap = 1;
+        for (size_t j = nf > n ? nf - n : 0; j < nf; j++)
+            pick[k++] = j;
+    }
+    return k;
+}
+
+static const char *base_name(const char *p)
+{
+    const char *s = strrchr(p, '/');
+    return s ? s + 1 : p;
+}
+
+/* Runs the float model (in) and the written int8 model (out) on held-out
+ * calibration files with onnxq, and with plan->runner in ONNX Runtime, and
+ * prints the comparison.  The model is already written: a failure here
+ * returns CLI_ERROR but leaves it. */
+static int run_check(const char *in, const char *out,
+                     const onnxq_calib_data_options *dopt,
+                     const onnxq_calib_data *used, const check_plan *plan)
+{
+    onnxq_calib_data_options ao = *dopt;
+    ao.count = 0; /* every file once, sorted */
+    ao.no_replacement = 0;
+    onnxq_calib_data *all = NULL;
+    onnxq_model *fm = NULL, *qm = NULL;
+    onnxq_comparer *c = NULL;
+    onnxq_tensor *sample = NULL, *first = NULL;
+    const Onnx__ValueInfoProto **vis = NULL;
+    size_t *pick = NULL, n_pick = 0, n_in = 0;
+    int rc = CLI_ERROR, overlap = 0;
+    onnxq_error err;
+    if (onnxq_calib_data_open(&ao, &all, &err) != ONNXQ_OK) {
+        cli_fail(CMD, "check: %s", err.message);
+        goto done;
+    }
+    pick = malloc(plan->n_samples * sizeof *pick);
+    if (!pick) {
+        cli_fail(CMD, "out of memory");
+        goto done;
+    }
+    n_pick = pick_check_files(all, used, plan->from_table, plan->n_samples,
+                              pick, &overlap);
+    if (!(fm = cli_load_model(CMD, in)) || !(qm = cli_load_model(CMD, out)))
+        goto done;
+    onnxq_compare_options co;
+    onnxq_compare_options_init(&co);
+    co.n_threads = plan->threads;
+    if (onnxq_compare_create(fm, qm, &co, &c, &err) != ONNXQ_OK) {
+        c = NULL;
+        cli_fail(CMD, "check: %s (the model is written; --no-check skips "
+                 "the check)", err.message);
+        goto done;
+    }
+    onnxq_session *fs = onnxq_compare_float_session(c);
+    n_in = onnxq_session_input_count(fs);
+    vis = calloc(n_in + 1, sizeof *vis);
+    sample = calloc(n_in + 1, sizeof *sample);
+    first = calloc(n_in + 1, sizeof *first);
+    if (!vis || !sample || !first) {
+        cli_fail(CMD, "out of memory");
+        goto done;
+    }
+    for (size_t k = 0; k < n_in; k++)
+        vis[k] = onnxq_session_input(fs, k);
+    for (size_t i = 0; i < n_pick; i++) {
+        /* the first sample is kept for timing; the others are freed */
+        onnxq_tensor *t = i == 0 ? first : sample;
+        const char *path = onnxq_calib_data_path(all, pick[i]);
+        if (onnxq_calib_data_get(all, pick[i], vis, n_in, t, &err) !=
+            ONNXQ_OK) {
+            cli_fail(CMD, "check: %s", err.message);
+            goto done;
+        }
+        if (onnxq_compare_add_sample(c, t, n_in, &err) != ONNXQ_OK) {
+            cli_fail(CMD, "check: %s: %s", path, err.message);
+            goto done;
+        }
+        if (i > 0)
+            for (size_t k = 0; k < n_in; k++) {
+                free(sample[k].data);
+                sample[k].data = NULL;
+            }
+    }
+    enum { RUNS = 10, WARMUP = 2 };
+    double f_ms = 0, q_ms = 0, ort_ms[2] = {0, 0};
+    if (onnxq_compare_latency(c, first, n_in, RUNS, WARMUP, &f_ms, &q_ms,
+                              &err) != ONNXQ_OK) {
+        cli_fail(CMD, "check: %s", err.message);
+        goto done;
+    }
+    const onnxq_compare_result *res = onnxq_compare_result_get(c);
+    long long fb = file_size(in), qb = file_size(out);
+    if (!plan->quiet) {
+        const char *lat_file = base_name(onnxq_calib_data_path(all, pick[0]));
+        printf("check: float32 vs int8 on %zu file%s %s\n", n_pick,
+               n_pick == 1 ? "" : "s",
+               overlap ? plan->from_table
+                             ? "of the folder (calibration came from a "
+                               "table: they may have been used for it)"
+                             : "- check samples were also used for "
+                               "calibration (no held-out files)"
+                       : "held out from calibration");
+        printf("  %-22s %10s %10s %12s\n", "", "float32", "int8",
+               "int8/float32");
+        printf("  %-22s %10.2f %10.2f %11.2fx\n", "size (MiB)",
+               (double)fb / 1048576.0, (double)qb / 1048576.0,
+               fb > 0 ? (double)qb / (double)fb : 0.0);
+        printf("  %-22s %10.3f %10.3f %11.2fx\n", "onnxq latency (ms)", f_ms,
+               q_ms, f_ms > 0 ? q_ms / f_ms : 0.0);
+        fflush(stdout);
+        if (plan->runner) {
+            const char *models[2] = {in, out};
+            if (cli_ort_bench(CMD, plan->runner, models, 2, fs, first, n_in,
+                              RUNS, plan->threads, ort_ms) != CLI_OK)
+                goto done; /* the model stays written */
+            printf("  %-22s %10.3f %10.3f %11.2fx\n", "ORT 1.30 latency (ms)",
+                   ort_ms[0], ort_ms[1],
+                   ort_ms[0] > 0 ? ort_ms[1] / ort_ms[0] : 0.0);
+            printf("  %-22s %10.2fx %9.2fx\n", "onnxq/ORT latency",
+                   ort_ms[0] > 0 ? f_ms / ort_ms[0] : 0.0,
+                   ort_ms[1] > 0 ? q_ms / ort_ms[1] : 0.0);
+        }
+        for (size_t i = 0; i < res->n_outputs; i++) {
+            const onnxq_tensor_compare *o = &res->outputs[i];
+            printf("  output %s: cosine mean %.6f worst %.6f, SQNR mean "
+                   "%.2f dB\n", o->name, o->m.cosine.mean, o->m.cosine.worst,
+                   o->m.sqnr_db.mean);
+        }
+        if (plan->threads)
+            printf("  (latency: median of %d runs on %s, %d thread%s)\n", RUNS,
+                   lat_file, plan->threads, plan->threads == 1 ? "" : "s");
+        else
+            printf("  (latency: median of %d runs on %s, onnxq default "
+                   "threads, ORT %d)\n", RUNS, lat_file,
+                   cli_ort_threads(0));
+    } else if (plan->runner) {
+        const char *models[2] = {in, out};
+        if (cli_ort_bench(CMD, plan->runner, models, 2, fs, first, n_in, RUNS,
+                          plan->threads, ort_ms) != CLI_OK)
+            goto done;
+    }
+    for (size_t i = 0; i < res->n_outputs; i++) {
+        const onnxq_tensor_compare *o = &res->outputs[i];
+        /* !(>=) so that NaN warns too */
+        if (!(o->m.cosine.worst >= 0.99))
+            fprintf(stderr, "onnxq static: warning: output '%s' has cosine "
+                    "%.4f to float32 on a check sample (below 0.99); %s is "
+                    "written: see `onnxq compare --per-tensor` or `onnxq "
+                    "tune`\n", o->name, o->m.cosine.worst, out);
+    }
+    rc = CLI_OK;
+done:
+    if (sample)
+        onnxq_tensors_free(sample, n_in);
+    if (first)
+        onnxq_tensors_free(first, n_in);
+    free(vis);
+    free(pick);
+    onnxq_compare_destroy(c);
+    onnxq_model_destroy(qm);
+    onnxq_model_destroy(fm);
+    onnxq_calib_data_destroy(all);
+    return rc;
+}
+
 int cmd_static(int argc, char **argv)
 {
     static const struct option longopts[] = {
@@ -551,6 +792,10 @@ int cmd_static(int argc, char **argv)
         {"nodes-to-quantize", required_argument, 0, O_INCL},
         {"nodes-to-exclude", required_argument, 0, O_EXCL},
         {"extra", required_argument, 0, O_EXTRA},
+        {"check", no_argument, 0, O_CHECK},
+        {"no-check", no_argument, 0, O_NO_CHECK},
+        {"check-samples", required_argument, 0, O_CHECK_SAMPLES},
+        {"ort", no_argument, 0, O_ORT},
         {"quiet", no_argument, 0, 'q'},
         {"help", no_argument, 0, 'h'},
         CLI_SAVE_LONG_OPTIONS,
@@ -567,6 +812,8 @@ int cmd_static(int argc, char **argv)
     const char *dir = NULL, *table_out = NULL, *table_in = NULL;
     int n_sources = 0, show_progress = isatty(2), quiet = 0;
     int per_channel = 1, reduce_range = -1; /* -1: by the types */
+    int check = 1, ort = 0;
+    size_t check_samples = 8;
     const char *extra_list[64];
     size_t n_extra = 0;
     int c;
@@ -741,6 +988,19 @@ int cmd_static(int argc, char **argv)
         case O_EXCL:
             sopt.nodes_exclude = optarg;
             break;
+        case O_CHECK:
+        case O_NO_CHECK:
+            check = c == O_CHECK;
+            break;
+        case O_CHECK_SAMPLES:
+            if (parse_long(optarg, 1, 100000, &v))
+                return cli_usage_error(CMD, "--check-samples: '%s' is not a "
+                                       "count >= 1", optarg);
+            check_samples = (size_t)v;
+            break;
+        case O_ORT:
+            ort = 1;
+            break;
         case O_EXTRA:
             if (n_extra == 64)
                 return cli_usage_error(CMD, "too many --extra options");
@@ -777,10 +1037,19 @@ int cmd_static(int argc, char **argv)
         return cli_usage_error(CMD, "no calibration data: --calib DIR, "
                                "--calib-wav DIR, --calib-images DIR or "
                                "--load-calib-table FILE");
+    if (ort && (!check || !n_sources))
+        return cli_usage_error(CMD, "--ort times the check's sample: it needs "
+                               "the check and a calibration folder");
     char *out_alloc = NULL;
     const char *out = argc - optind == 2 ? argv[optind + 1] : NULL;
     if (!out && !(out = out_alloc = default_out(in)))
         return cli_fail(CMD, "out of memory");
+    /* before any work: a missing runner should not cost a calibration */
+    char *runner = NULL;
+    if (ort && !(runner = cli_ort_runner(CMD, NULL))) {
+        free(out_alloc);
+        return CLI_ERROR;
+    }
 
     int rc = CLI_ERROR;
     onnxq_error err;
@@ -860,8 +1129,19 @@ int cmd_static(int argc, char **argv)
         printf("size: %.2f MiB -> %.2f MiB\nwrote %s\n",
                (double)a / 1048576.0, (double)b / 1048576.0, out);
     }
+    if (check && n_sources) {
+        dopt.dir = dir;
+        check_plan plan = {check_samples, copt.n_threads, quiet, runner,
+                           table_in != NULL};
+        if (run_check(in, out, &dopt, data, &plan) != CLI_OK)
+            goto done; /* the model stays written (see --help) */
+    } else if (check && !quiet) {
+        printf("check: not run (no calibration folder to take samples from; "
+               "give --calib/--calib-wav/--calib-images DIR)\n");
+    }
     rc = CLI_OK;
 done:
+    free(runner);
     onnxq_static_report_clear(&rep);
     onnxq_tensor_ranges_free(ranges, n_names);
     onnxq_static_names_free(names, n_names);

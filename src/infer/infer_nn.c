@@ -3,8 +3,8 @@
  * recurrent layers: Conv, ConvTranspose, MaxPool, AveragePool, LpPool,
  * Global*Pool, MaxRoiPool, com.microsoft FusedConv; MatMul, Gemm, Einsum,
  * com.microsoft FusedMatMul; RNN, GRU, LSTM, com.microsoft
- * DynamicQuantizeLSTM.  The window arithmetic
- * (oq_window_out, oq_conv_shape, oq_pool_shape) and the MatMul shape are
+ * DynamicQuantizeLSTM; com.microsoft Attention, QAttention.  The window
+ * arithmetic (oq_window_out, oq_conv_shape, oq_pool_shape) and the MatMul shape are
  * shared with the quantized ops (infer_quant.c).
  *
  * Window sizes follow the runtime's geometry (kernels/ref/conv_pool.c, the
@@ -521,6 +521,55 @@ static onnxq_status r_gru(oq_ictx *c) { return rnn_common(c, 3, 1); }
 static onnxq_status r_lstm(oq_ictx *c) { return rnn_common(c, 4, 1); }
 static onnxq_status r_dq_lstm(oq_ictx *c) { return rnn_common(c, 4, 2); }
 
+/* ---- attention ------------------------------------------------------------ */
+
+/* com.microsoft Attention / QAttention: input [B, S, D_i], weights
+ * [D_i, D + D + D_v] -> output float [B, S, D_v] (D_v = qkv_hidden_sizes[2],
+ * else a third of the weights' columns); present [2, B, N, P + S, D / N]
+ * with P the past's dim 3 (input past_index). */
+static onnxq_status attention_common(oq_ictx *c, size_t past_index)
+{
+    const oq_ty *x = oq_input(c, 0), *w = oq_input(c, 1);
+    const oq_ty *bias = oq_input(c, 2), *past = oq_input(c, past_index);
+    oq_dim batch = oq_dunk(), seq = oq_dunk(), d = oq_dunk(), dv = oq_dunk();
+    if (x && x->rank == 3) {
+        batch = x->dims[0];
+        seq = x->dims[1];
+    }
+    const int64_t *qkv;
+    if (oq_attr_is(c, "qkv_hidden_sizes", &qkv) == 3) {
+        d = oq_dval(qkv[0]);
+        dv = oq_dval(qkv[2]);
+    } else if (w && w->rank == 2) {
+        d = dv = oq_dim_floordiv(w->dims[1], 3);
+    } else if (bias && bias->rank == 1) {
+        d = dv = oq_dim_floordiv(bias->dims[0], 3);
+    }
+    for (size_t o = 0; o < c->n_out && o < 2; o++)
+        c->out[o].elem = OQ_T_FLOAT;
+    oq_ty *y = oq_output(c, 0);
+    if (y) {
+        oq_dim dims[3] = {batch, seq, dv};
+        oq_ty_set_shape(y, 3, dims);
+    }
+    oq_ty *present = oq_output(c, 1);
+    int64_t heads = oq_attr_i(c, "num_heads", 0);
+    if (present && heads > 0) {
+        oq_dim total = seq;
+        if (past)
+            total = past->rank == 5
+                        ? oq_dim_add(c->inf, past->dims[3], seq) : oq_dunk();
+        oq_dim head = oq_dim_known(&d) && d.v % heads == 0
+                          ? oq_dval(d.v / heads) : oq_dunk();
+        oq_dim dims[5] = {oq_dval(2), batch, oq_dval(heads), total, head};
+        oq_ty_set_shape(present, 5, dims);
+    }
+    return ONNXQ_OK;
+}
+
+static onnxq_status r_attention(oq_ictx *c) { return attention_common(c, 4); }
+static onnxq_status r_qattention(oq_ictx *c) { return attention_common(c, 8); }
+
 const oq_infer_rule oq_infer_nn_rules[] = {
     {"", "Conv", 1, 21, r_conv},
     {"", "ConvTranspose", 1, 21, r_conv_transpose},
@@ -540,5 +589,7 @@ const oq_infer_rule oq_infer_nn_rules[] = {
     {"", "GRU", 7, 21, r_gru},
     {"", "LSTM", 7, 21, r_lstm},
     {"com.microsoft", "DynamicQuantizeLSTM", 1, 1, r_dq_lstm},
+    {"com.microsoft", "Attention", 1, 1, r_attention},
+    {"com.microsoft", "QAttention", 1, 1, r_qattention},
     {NULL, NULL, 0, 0, NULL},
 };

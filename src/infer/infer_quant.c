@@ -226,5 +226,7 @@ const oq_infer_rule oq_infer_quant_rules[] = {
     {"com.microsoft", "QLinearGlobalAveragePool", 1, 1, r_qlinear_gap},
     {"com.microsoft", "QLinearAveragePool", 1, 1, r_qlinear_avgpool},
     {"com.microsoft", "QLinearSoftmax", 1, 1, r_qlinear_unary},
+    /* onnxq's own table lookup (rt/fuse_lut.c): y like x */
+    {"com.onnxq", "Lookup8", 1, 1, r_qlinear_unary},
     {NULL, NULL, 0, 0, NULL},
 };

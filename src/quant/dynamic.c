@@ -1,7 +1,8 @@
 /*
  * dynamic.c — dynamic quantization (onnxq/dynamic.h): constant weights of
- * MatMul, Gemm, Conv, Gather and LSTM become 8-bit initializers; the
- * activations they meet are quantized at run time by the ops written.
+ * MatMul, Gemm, Conv, Gather, LSTM and com.microsoft Attention become 8-bit
+ * initializers; the activations they meet are quantized at run time by the
+ * ops written.
  *
  * Per graph (main first, then each subgraph from inside the node holding
  * it), two passes:
@@ -18,7 +19,9 @@
  * strings.  Numbers follow onnxruntime's quantize_dynamic (quant.h):
  *   - weights: weight_type, symmetric = WeightSymmetric (default: int8);
  *     per channel, int8 is always symmetric (quantize_weight_per_channel);
- *   - MatMul/Gemm/Conv weights use reduce_range; LSTM weights are int8 and
+ *   - MatMul/Gemm/Conv/Attention weights use reduce_range; per channel,
+ *     Attention's [D, 3H] weight has one scale per column (axis -1, as
+ *     onnxruntime's AttentionQuant asks); LSTM weights are int8 and
  *     per direction ([dirs] scales) or, per channel, per gate column;
  *   - activations: DynamicQuantizeLinear (uint8, range including 0).
  */
@@ -98,7 +101,8 @@ typedef enum plan_kind {
     P_GEMM,
     P_CONV,
     P_GATHER,
-    P_LSTM
+    P_LSTM,
+    P_ATTENTION    /* com.microsoft Attention -> QAttention */
 } plan_kind;
 
 typedef struct plan {
@@ -220,7 +224,9 @@ static int runs(const dq *d, const char *domain, const char *op,
                 int64_t opset)
 {
     /* every target here runs what onnxq runs among the ops this file
-     * writes, except ConvInteger with int8 weights (checked in plan_node) */
+     * writes, except ConvInteger with int8 weights (checked in plan_node);
+     * QAttention is asked for only with target onnxq (ONNX Runtime has run
+     * it for years; onnxq's kernel may be missing) */
     (void)d;
     return onnxq_op_supported(domain, op, opset);
 }
@@ -230,6 +236,97 @@ static int runs(const dq *d, const char *domain, const char *op,
 static int weight_symmetric(dq *d, int per_channel, int32_t dtype)
 {
     return per_channel ? (d->weight_sym || dtype == T_INT8) : d->weight_sym;
+}
+
+/* The attributes com.microsoft QAttention (opset 1) defines; an Attention
+ * setting any other one stays float (onnxruntime refuses unknown
+ * attributes when it loads the model). */
+static const char *const qattention_attrs[] = {
+    "num_heads", "unidirectional", "mask_filter_value", "scale",
+    "do_rotary", "past_present_share_buffer", NULL};
+
+/* com.microsoft Attention -> DynamicQuantizeLinear + QAttention, as
+ * onnxruntime's AttentionQuant writes it: input 0 quantized at run time
+ * (uint8), the merged Q/K/V weight [D, 3H] stored 8-bit (per tensor, or per
+ * column with --per-channel: QAttention takes 3H scales and zero points),
+ * bias, mask_index and past passed through, attributes kept.  onnxruntime
+ * leaves nodes with qkv_hidden_sizes float; so does this. */
+static plan plan_attention(dq *d, const onnxq_graph *g, size_t i)
+{
+    plan p = {P_SKIP, NULL, 0};
+    const Onnx__NodeProto *n = onnxq_graph_node(g, i);
+    if (strcmp(n->domain ? n->domain : "", "com.microsoft") != 0) {
+        note(d, g, i, 0, "ai.onnx Attention has no quantized form (only "
+                         "com.microsoft Attention becomes QAttention)");
+        return p;
+    }
+    const char *x = input(n, 0), *wn = input(n, 1);
+    if (!x || !wn || n->n_output < 1) {
+        note(d, g, i, 0, "missing inputs");
+        return p;
+    }
+    for (size_t a = 0; a < n->n_attribute; a++) {
+        const Onnx__AttributeProto *at = n->attribute[a];
+        if (strcmp(at->name, "qkv_hidden_sizes") == 0) {
+            note(d, g, i, 0, "qkv_hidden_sizes is set: QAttention needs "
+                             "equal Q, K and V sizes (onnxruntime leaves it "
+                             "float too)");
+            return p;
+        }
+        size_t k = 0;
+        while (qattention_attrs[k] && strcmp(qattention_attrs[k], at->name))
+            k++;
+        if (!qattention_attrs[k]) {
+            note(d, g, i, 0, "attribute '%s' has no QAttention counterpart",
+                 at->name);
+            return p;
+        }
+    }
+    if (attr_int(n, "do_rotary", 0) || attr_int(n, "past_present_share_buffer",
+                                                 0)) {
+        note(d, g, i, 0, "do_rotary / past_present_share_buffer are not "
+                         "quantized (QAttention with them is untested)");
+        return p;
+    }
+    for (size_t k = 5; k < n->n_input; k++)
+        if (input(n, k)) {
+            note(d, g, i, 0, "input %zu ('%s', %s) has no QAttention "
+                             "counterpart", k, n->input[k],
+                 k == 5 ? "attention_bias" : "past_sequence_length");
+            return p;
+        }
+    const Onnx__TensorProto *w = oq_float_weight(g, wn, NULL);
+    if (!w) {
+        note(d, g, i, 0, "weight '%s' is not a float32 constant", wn);
+        return p;
+    }
+    int heads = attr_int(n, "num_heads", 0);
+    if (w->n_dims != 2 || heads <= 0 || w->dims[1] % 3 ||
+        (w->dims[1] / 3) % heads) {
+        note(d, g, i, 0, "weight '%s' (rank %zu) does not split into Q, K "
+                         "and V of num_heads=%d heads", wn, w->n_dims, heads);
+        return p;
+    }
+    if (!d->dql_ok) {
+        note(d, g, i, 0, "%s", d->dql_why);
+        return p;
+    }
+    if (d->o->target == ONNXQ_TARGET_ONNXQ &&
+        !runs(d, "com.microsoft", "QAttention", 1)) {
+        note(d, g, i, 0, "onnxq's runtime has no QAttention kernel yet "
+                         "(target onnxq)");
+        return p;
+    }
+    if (d->o->target == ONNXQ_TARGET_ONNXQ &&
+        (input(n, 4) || (n->n_output > 1 && n->output[1][0]))) {
+        note(d, g, i, 0, "past/present state: onnxq's QAttention kernel "
+                         "runs without it only (target onnxq)");
+        return p;
+    }
+    p.kind = P_ATTENTION;
+    p.act = x;
+    p.per_channel = d->o->per_channel;
+    return p;
 }
 
 static plan plan_node(dq *d, const onnxq_graph *g, size_t i)
@@ -369,14 +466,8 @@ static plan plan_node(dq *d, const onnxq_graph *g, size_t i)
                          "quantized GRU");
         return p;
     }
-    if (strcmp(op, "Attention") == 0) {
-        if (!runs(d, "com.microsoft", "QAttention", 1))
-            note(d, g, i, 0, "onnxq's runtime has no QAttention, so the "
-                             "result could not run in onnxq");
-        else
-            note(d, g, i, 0, "Attention quantization is not implemented");
-        return p;
-    }
+    if (strcmp(op, "Attention") == 0)
+        return plan_attention(d, g, i);
     note(d, g, i, 0, "op type not quantized dynamically");
     return p;
 }
@@ -852,6 +943,58 @@ static int emit_lstm(dq *d, const onnxq_graph *g, size_t i, const plan *p,
     return 0;
 }
 
+static int emit_attention(dq *d, const onnxq_graph *g, size_t i,
+                          const plan *p, out_list *out, act_q *acts,
+                          size_t n_acts, Onnx__NodeProto *orig)
+{
+    int32_t dt = d->o->weight_type;
+    oq_wopts w;
+    /* per column of [D, 3H], as MatMul's B */
+    wopts(&w, dt, weight_symmetric(d, p->per_channel, dt), d->o->reduce_range,
+          p->per_channel ? 1 : -1);
+    const oq_qweight_ref *qw;
+    onnxq_status st = oq_qctx_weight_ex(d->q, g, orig->input[1], &w, &qw,
+                                        d->err);
+    if (st != ONNXQ_OK)
+        return d->st = st, -1;
+    const char *bias = input(orig, 2);
+    if (!bias) { /* optional in Attention, required in QAttention */
+        int64_t nb = qw->dims[1];
+        float *z = calloc((size_t)nb, sizeof *z);
+        if (z)
+            bias = oq_qctx_add_floats(d->q, onnxq_graph_proto(g),
+                                      "qattention_bias", z, 1, &nb);
+        free(z);
+        if (!bias)
+            return oom(d), -1;
+    }
+    act_q *aq = quantize_act(d, out, acts, n_acts, p->act);
+    char *qn = uname(d, node_name(orig), "_quant");
+    if (!aq || !qn) {
+        free(qn);
+        return oom(d), -1;
+    }
+    const char *mask = input(orig, 3), *past = input(orig, 4);
+    const char *ins[] = {aq->q, qw->q_name, bias, aq->scale, qw->scale_name,
+                         mask ? mask : "", aq->zp, qw->zp_name,
+                         past ? past : ""};
+    Onnx__NodeProto *nq = mk(d, out, "com.microsoft", "QAttention", qn, ins,
+                             past ? 9 : 8,
+                             (const char *const *)orig->output,
+                             orig->n_output);
+    free(qn);
+    if (!nq)
+        return -1;
+    nq->attribute = orig->attribute;
+    nq->n_attribute = orig->n_attribute;
+    orig->attribute = NULL;
+    orig->n_attribute = 0;
+    note(d, g, i, 1, "QAttention, %s weights%s", dt == T_INT8 ? "int8"
+                                                             : "uint8",
+         p->per_channel ? " per column" : "");
+    return 0;
+}
+
 /* ==== per graph ========================================================== */
 
 static onnxq_status do_graph(dq *d, const onnxq_graph *g, int depth);
@@ -932,6 +1075,9 @@ static onnxq_status do_graph(dq *d, const onnxq_graph *g, int depth)
             break;
         case P_LSTM:
             r = emit_lstm(d, g, i, &plans[i], &out, orig);
+            break;
+        case P_ATTENTION:
+            r = emit_attention(d, g, i, &plans[i], &out, acts, n_acts, orig);
             break;
         default:
             break;

@@ -120,42 +120,42 @@ void onnxq_qweight_free(onnxq_qweight *q)
     memset(q, 0, sizeof *q);
 }
 
-onnxq_status onnxq_quantize_weight(const char *name, const float *w,
-                                   const int64_t *dims, size_t rank, int axis,
-                                   int32_t dtype, int symmetric,
-                                   int reduce_range, onnxq_qweight *out,
-                                   onnxq_error *err)
+/* Slices along axis: outer x channels x inner (elements of one channel c
+ * are at (o * channels + c) * inner + i). */
+static onnxq_status weight_layout(const char *name, const int64_t *dims,
+                                  size_t rank, int axis, size_t *numel,
+                                  size_t *channels, size_t *outer,
+                                  size_t *inner, onnxq_error *err)
 {
-    memset(out, 0, sizeof *out);
-    int32_t qmin = 0, qmax = 0;
-    onnxq_status st = onnxq_qrange(dtype, symmetric, reduce_range, &qmin,
-                                   &qmax, err);
-    if (st != ONNXQ_OK)
-        return onnxq_error_prefix(err, "weight '%s'", name);
-    int32_t tmin = dtype == T_UINT8 ? 0 : -128;
-    int32_t tmax = dtype == T_UINT8 ? 255 : 127;
     if (axis >= (int)rank)
         return onnxq_error_set(err, ONNXQ_ERR_INVALID_ARGUMENT,
                                "weight '%s': channel axis %d but rank %zu",
                                name, axis, rank);
-    size_t numel = 1;
+    *numel = 1;
     for (size_t d = 0; d < rank; d++) {
         if (dims[d] < 0)
             return onnxq_error_set(err, ONNXQ_ERR_INVALID_ARGUMENT,
                                    "weight '%s' has a negative dimension",
                                    name);
-        numel *= (size_t)dims[d];
+        *numel *= (size_t)dims[d];
     }
-    /* slices along axis: outer x channels x inner */
-    size_t channels = axis >= 0 ? (size_t)dims[axis] : 1, outer = 1, inner = 1;
+    *channels = axis >= 0 ? (size_t)dims[axis] : 1;
+    *outer = *inner = 1;
     if (axis >= 0) {
         for (int d = 0; d < axis; d++)
-            outer *= (size_t)dims[d];
+            *outer *= (size_t)dims[d];
         for (size_t d = (size_t)axis + 1; d < rank; d++)
-            inner *= (size_t)dims[d];
+            *inner *= (size_t)dims[d];
     } else {
-        inner = numel;
+        *inner = *numel;
     }
+    return ONNXQ_OK;
+}
+
+static onnxq_status qweight_alloc(const char *name, int32_t dtype, int axis,
+                                  size_t numel, size_t channels,
+                                  onnxq_qweight *out, onnxq_error *err)
+{
     out->dtype = dtype;
     out->axis = axis;
     out->numel = numel;
@@ -171,6 +171,44 @@ onnxq_status onnxq_quantize_weight(const char *name, const float *w,
         return onnxq_error_set(err, ONNXQ_ERR_OUT_OF_MEMORY,
                                "weight '%s': out of memory", name);
     }
+    return ONNXQ_OK;
+}
+
+/* Quantizes channel c of w into out->data with out's scale/zero point c;
+ * quantize_nparray clips to the type's full range, not to [qmin, qmax]
+ * (values land inside it anyway up to rounding). */
+static void quantize_channel(const float *w, size_t c, size_t channels,
+                             size_t outer, size_t inner, onnxq_qweight *out)
+{
+    int32_t tmin = out->dtype == T_UINT8 ? 0 : -128;
+    int32_t tmax = out->dtype == T_UINT8 ? 255 : 127;
+    for (size_t o = 0; o < outer; o++) {
+        size_t at = (o * channels + c) * inner;
+        onnxq_quantize_values(w + at, inner, out->scales[c],
+                              out->zero_points[c], tmin, tmax, out->dtype,
+                              (char *)out->data + at);
+    }
+}
+
+onnxq_status onnxq_quantize_weight(const char *name, const float *w,
+                                   const int64_t *dims, size_t rank, int axis,
+                                   int32_t dtype, int symmetric,
+                                   int reduce_range, onnxq_qweight *out,
+                                   onnxq_error *err)
+{
+    memset(out, 0, sizeof *out);
+    int32_t qmin = 0, qmax = 0;
+    onnxq_status st = onnxq_qrange(dtype, symmetric, reduce_range, &qmin,
+                                   &qmax, err);
+    if (st != ONNXQ_OK)
+        return onnxq_error_prefix(err, "weight '%s'", name);
+    size_t numel, channels, outer, inner;
+    st = weight_layout(name, dims, rank, axis, &numel, &channels, &outer,
+                       &inner, err);
+    if (st == ONNXQ_OK)
+        st = qweight_alloc(name, dtype, axis, numel, channels, out, err);
+    if (st != ONNXQ_OK)
+        return st;
     for (size_t c = 0; c < channels; c++) {
         float mn = 0.0f, mx = 0.0f;
         int first = 1;
@@ -199,14 +237,83 @@ onnxq_status onnxq_quantize_weight(const char *name, const float *w,
         }
         out->rmins[c] = mn < 0.0f ? mn : 0.0f;
         out->rmaxs[c] = mx > 0.0f ? mx : 0.0f;
-        /* quantize_nparray clips to the type's full range, not to
-         * [qmin, qmax] (values land inside it anyway up to rounding) */
-        for (size_t o = 0; o < outer; o++) {
-            size_t at = (o * channels + c) * inner;
-            onnxq_quantize_values(w + at, inner, out->scales[c],
-                                  out->zero_points[c], tmin, tmax, dtype,
-                                  (char *)out->data + at);
+        quantize_channel(w, c, channels, outer, inner, out);
+    }
+    return ONNXQ_OK;
+}
+
+size_t onnxq_fit_bias_scales(const float *b, size_t n, float input_scale,
+                             float *weight_scales, size_t n_weight_scales)
+{
+    /* int32's symmetric range, as the tool takes it: max - (min + 1) */
+    const double qrange = 2147483647.0 + 2147483647.0;
+    const double eps = 1.0001;
+    size_t grown = 0;
+    if (n_weight_scales != 1 && n_weight_scales != n)
+        return 0;
+    for (size_t c = 0; c < n_weight_scales; c++) {
+        /* per tensor: the largest |b| (the range includes 0); per channel:
+         * that channel's |b| */
+        double absmax = 0.0;
+        for (size_t i = n_weight_scales == 1 ? 0 : c;
+             i < (n_weight_scales == 1 ? n : c + 1); i++) {
+            double a = fabs((double)b[i]);
+            absmax = a > absmax ? a : absmax;
         }
+        double smallest = eps * (2.0 * absmax) / qrange;
+        double ws = (double)weight_scales[c];
+        double candidate = (double)input_scale * ws;
+        if (candidate < smallest && candidate > 0.0) {
+            double ratio = smallest / candidate;
+            weight_scales[c] = (float)(ws * ratio);
+            grown++;
+        }
+    }
+    return grown;
+}
+
+onnxq_status onnxq_quantize_weight_scaled(const char *name, const float *w,
+                                          const int64_t *dims, size_t rank,
+                                          int axis, int32_t dtype,
+                                          const float *scales,
+                                          onnxq_qweight *out, onnxq_error *err)
+{
+    memset(out, 0, sizeof *out);
+    if (dtype != T_INT8)
+        return onnxq_error_set(err, ONNXQ_ERR_UNSUPPORTED,
+                               "weight '%s': given scales need int8 (zero "
+                               "point 0), not type %d", name, dtype);
+    size_t numel, channels, outer, inner;
+    onnxq_status st = weight_layout(name, dims, rank, axis, &numel, &channels,
+                                    &outer, &inner, err);
+    if (st == ONNXQ_OK)
+        st = qweight_alloc(name, dtype, axis, numel, channels, out, err);
+    if (st != ONNXQ_OK)
+        return st;
+    for (size_t c = 0; c < channels; c++) {
+        if (!(scales[c] > 0.0f) || !isfinite(scales[c])) {
+            onnxq_qweight_free(out);
+            return onnxq_error_set(err, ONNXQ_ERR_INVALID_ARGUMENT,
+                                   "weight '%s': scale %g of channel %zu is "
+                                   "not a positive number", name,
+                                   (double)scales[c], c);
+        }
+        out->scales[c] = scales[c];
+        out->zero_points[c] = 0;
+        out->rmaxs[c] = scales[c] * 127.0f;
+        out->rmins[c] = -out->rmaxs[c];
+        for (size_t o = 0; o < outer; o++) {
+            const float *p = w + (o * channels + c) * inner;
+            for (size_t i = 0; i < inner; i++)
+                if (!isfinite(p[i])) {
+                    onnxq_qweight_free(out);
+                    return onnxq_error_set(
+                        err, ONNXQ_ERR_INVALID_MODEL,
+                        "weight '%s' holds a non-finite value at index %zu",
+                        name, (size_t)(p + i - w));
+                }
+        }
+        quantize_channel(w, c, channels, outer, inner, out);
     }
     return ONNXQ_OK;
 }
@@ -218,7 +325,8 @@ void onnxq_quantize_bias(const float *b, size_t n, float input_scale,
 {
     size_t zeros = 0;
     for (size_t c = 0; c < n; c++) {
-        /* float product, float division: the tool's float32 arithmetic */
+        /* the product in float (the tool multiplies float32 arrays), the
+         * division in double (it divides float64 copies) */
         float s = input_scale * weight_scales[n_weight_scales == 1 ? 0 : c];
         if (bias_scales && (n_weight_scales != 1 || c == 0))
             bias_scales[n_weight_scales == 1 ? 0 : c] = s;
@@ -227,7 +335,7 @@ void onnxq_quantize_bias(const float *b, size_t n, float input_scale,
             zeros++;
             continue;
         }
-        double r = nearbyintf(b[c] / s);
+        double r = nearbyint((double)b[c] / (double)s);
         if (isnan(r))
             r = 0;
         out[c] = r <= -2147483648.0 ? INT32_MIN

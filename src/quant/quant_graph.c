@@ -19,6 +19,8 @@
 #include "oq_util.h"
 #include "quant_internal.h"
 
+enum { WT_INT8 = ONNX__TENSOR_PROTO__DATA_TYPE__INT8 };
+
 /* ==== 1. node selection ================================================== */
 
 typedef enum { ITEM_NAME, ITEM_PATTERN, ITEM_OP } item_kind;
@@ -286,7 +288,8 @@ onnxq_status oq_read_floats(onnxq_model *model, const Onnx__TensorProto *t,
 
 typedef struct cache_entry {
     const Onnx__GraphProto *owner; /* graph holding the float weight */
-    oq_wopts opts;
+    oq_wopts opts;                 /* opts.bias points at bias_copy */
+    float *bias_copy;
     oq_qweight_ref ref;            /* names malloc'd */
 } cache_entry;
 
@@ -334,6 +337,7 @@ void oq_qctx_destroy(oq_qctx *q)
         free((char *)r->scale_name);
         free((char *)r->zp_name);
         onnxq_qweight_free(&r->q);
+        free(q->cache[i].bias_copy);
     }
     free(q->cache);
     for (size_t i = 0; i < q->n_drop; i++)
@@ -458,6 +462,12 @@ static int wopts_equal(const oq_wopts *a, const oq_wopts *b)
     for (size_t i = 0; i < a->param_rank && i < 8; i++)
         if (a->param_dims[i] != b->param_dims[i])
             return 0;
+    if (!a->bias != !b->bias)
+        return 0;
+    if (a->bias && (a->n_bias != b->n_bias ||
+                    a->bias_input_scale != b->bias_input_scale ||
+                    memcmp(a->bias, b->bias, a->n_bias * sizeof *a->bias)))
+        return 0;
     return 1;
 }
 
@@ -542,12 +552,47 @@ onnxq_status oq_qctx_weight_ex(oq_qctx *q, const onnxq_graph *g,
     memset(c, 0, sizeof *c);
     c->owner = gp;
     c->opts = o;
+    if (o.bias) {
+        c->bias_copy = malloc((o.n_bias ? o.n_bias : 1) * sizeof(float));
+        if (!c->bias_copy) {
+            free(w);
+            return onnxq_error_set(err, ONNXQ_ERR_OUT_OF_MEMORY,
+                                   "out of memory");
+        }
+        if (o.n_bias)
+            memcpy(c->bias_copy, o.bias, o.n_bias * sizeof(float));
+        c->opts.bias = c->bias_copy;
+    }
     oq_qweight_ref *r = &c->ref;
     st = onnxq_quantize_weight(name, wv, qd, qr, o.axis, o.dtype, o.symmetric,
                                o.reduce_range, &r->q, err);
+    if (st == ONNXQ_OK && o.bias && o.dtype == WT_INT8) {
+        /* the tool's int32 bias guard: int8 weights with zero points 0 */
+        int zp0 = 1;
+        for (size_t i = 0; i < r->q.n_params; i++)
+            zp0 = zp0 && r->q.zero_points[i] == 0;
+        size_t np = r->q.n_params ? r->q.n_params : 1;
+        float *sc = zp0 ? malloc(np * sizeof *sc) : NULL;
+        if (zp0 && !sc)
+            st = onnxq_error_set(err, ONNXQ_ERR_OUT_OF_MEMORY,
+                                 "out of memory");
+        if (sc) {
+            memcpy(sc, r->q.scales, r->q.n_params * sizeof *sc);
+            if (onnxq_fit_bias_scales(o.bias, o.n_bias, o.bias_input_scale,
+                                      sc, r->q.n_params)) {
+                onnxq_qweight_free(&r->q);
+                st = onnxq_quantize_weight_scaled(name, wv, qd, qr, o.axis,
+                                                  o.dtype, sc, &r->q, err);
+            }
+            free(sc);
+        }
+    }
     free(w);
-    if (st != ONNXQ_OK)
+    if (st != ONNXQ_OK) {
+        onnxq_qweight_free(&r->q);
+        free(c->bias_copy);
         return st;
+    }
     r->rank = t->n_dims;
     if (t->n_dims) /* a scalar's dims may be NULL (memcpy must not see it) */
         memcpy(r->dims, t->dims, t->n_dims * sizeof *t->dims);
@@ -562,6 +607,7 @@ onnxq_status oq_qctx_weight_ex(oq_qctx *q, const onnxq_graph *g,
                       transpose_last2(copy, outer, nn, kk))) {
             free(copy);
             onnxq_qweight_free(&r->q);
+            free(c->bias_copy);
             return onnxq_error_set(err, ONNXQ_ERR_OUT_OF_MEMORY,
                                    "weight '%s': out of memory", name);
         }
@@ -599,6 +645,7 @@ onnxq_status oq_qctx_weight_ex(oq_qctx *q, const onnxq_graph *g,
         free((char *)r->scale_name);
         free((char *)r->zp_name);
         onnxq_qweight_free(&r->q);
+        free(c->bias_copy);
         return onnxq_error_set(err, ONNXQ_ERR_OUT_OF_MEMORY,
                                "weight '%s': out of memory", name);
     }

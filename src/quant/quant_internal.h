@@ -11,8 +11,9 @@
  *   2. a node input's constant float weight (initializer or Constant node,
  *      this graph or an outer one) read as float;
  *   3. adding a quantized weight (W_quantized / W_scale / W_zero_point, as
- *      ONNX Runtime's tool names them) once per weight and parameters, and
- *      removing the float weight when nothing uses it any more;
+ *      ONNX Runtime's tool names them) once per weight and parameters
+ *      (with oq_wopts.bias, int8 scales grown where the int32 bias would
+ *      overflow), and removing the float weight when nothing uses it;
  *   4. raising the default-domain opset when every node's definition stays
  *      the same (table: opset_changes.inc), and importing com.microsoft.
  *
@@ -145,6 +146,15 @@ typedef struct oq_wopts {
     size_t param_rank;      /* > 0: shape of scale / zero point (same count
                                as the channels); else scalar or 1-D */
     int64_t param_dims[8];
+    const float *bias;      /* non-NULL: the float bias (n_bias values) the
+                               int32 bias of input scale bias_input_scale x
+                               these weight scales must hold: int8 weights
+                               with zero points 0 get scales enlarged where
+                               it would overflow (onnxq_fit_bias_scales) and
+                               are quantized with them.  Compared by value
+                               in the cache; need not outlive the call */
+    size_t n_bias;
+    float bias_input_scale;
 } oq_wopts;
 
 onnxq_status oq_qctx_weight_ex(oq_qctx *q, const onnxq_graph *g,

@@ -5,16 +5,21 @@
  * tensors need calibrated ranges; the two writers below turn the same plan
  * into QOperator or QDQ form.
  *
- * Plan (read-only; calibration then runs on the unchanged model):
+ * Plan (read-only; calibration then runs on the unchanged model), node by
+ * node in topological order, as ONNX Runtime's quantizer walks the nodes:
  *   act[i]   QUANT, FOLD (a Relu/Clip whose input is the only use of a
- *            quantized node's output) or FLOAT, with the reason;
+ *            quantized node's output), SHARE (data movement after a
+ *            quantized tensor, or forced: its outputs reuse the input's
+ *            scale/zero point initializers) or FLOAT, with the reason;
  *   ranges   every float activation a QUANT node reads or writes; a folded
  *            activation's input is quantized with its output's range
  *            (ONNX Runtime's adjust_tensor_ranges), so the Relu clamp comes
  *            from the integer range itself and the node can go.
  * Both writers first apply the folds (the producer writes the Relu's
  * output name; the Relu node goes) and then rebuild the node list in order,
- * inserting QuantizeLinear/DequantizeLinear where needed.
+ * inserting QuantizeLinear/DequantizeLinear where needed.  Conv/Gemm
+ * weights are quantized knowing their bias and input scale, so int8 scales
+ * grow where the int32 bias would overflow (main_weight).
  */
 #include "onnxq/static_quant.h"
 
@@ -41,11 +46,14 @@ enum {
 const char *const onnxq_static_known_ops[] = {
     "Conv", "MatMul", "Gemm", "Add", "Mul", "Relu", "Clip", "Concat",
     "GlobalAveragePool", "AveragePool", "Sigmoid", "LeakyRelu", "Softmax",
+    "ConvTranspose", /* QDQ only */
+    /* data movement: shares its input's parameters (see is_share_op) */
+    "MaxPool", "Transpose", "Reshape", "Squeeze", "Unsqueeze", "Resize",
+    "Split", "Gather", "Slice",
     /* accepted so the user's lists work; stay float with the reason */
-    "ConvTranspose", "BatchNormalization", "ReduceMean", "MaxPool",
-    "Transpose", "Reshape", "Squeeze", "Unsqueeze", "Resize", "Split",
-    "Gather", "Pad", "Sub", "Div", "Sqrt", "Flatten", "InstanceNormalization",
-    "LayerNormalization", "Where", "Slice", "ArgMax", "HardSigmoid", "Tanh",
+    "BatchNormalization", "ReduceMean",
+    "Pad", "Sub", "Div", "Sqrt", "Flatten", "InstanceNormalization",
+    "LayerNormalization", "Where", "ArgMax", "HardSigmoid", "Tanh",
     "Attention", "EmbedLayerNormalization", NULL};
 
 void onnxq_static_options_init(onnxq_static_options *o)
@@ -80,7 +88,10 @@ void onnxq_static_report_clear(onnxq_static_report *r)
 
 /* ---- the plan --------------------------------------------------------------- */
 
-typedef enum { A_FLOAT = 0, A_QUANT, A_FOLD } action;
+/* A_SHARE: an op that only moves data (Reshape, Transpose, MaxPool, ...)
+ * runs on the 8-bit tensor; its outputs take its input's scale and zero
+ * point (ONNX Runtime's Direct8BitOp / QDQDirect8BitOp). */
+typedef enum { A_FLOAT = 0, A_QUANT, A_FOLD, A_SHARE } action;
 
 typedef struct plan {
     onnxq_graph *g;
@@ -91,6 +102,10 @@ typedef struct plan {
     char **reason;   /* malloc'd, for FLOAT nodes that were selected */
     size_t *fold_of; /* FOLD: the producer node; QUANT: SIZE_MAX */
     oq_strmap key;   /* tensor -> index into names: where its range is */
+    oq_strmap qt;    /* tensors given 8-bit parameters so far (planning
+                        follows the topological order, as ONNX Runtime's
+                        quantizer follows the node order) */
+    oq_strmap flt;   /* node outputs -> 1 float32, 0 other or unknown */
     char **names;    /* tensors to calibrate (malloc'd) */
     size_t n_names, cap_names;
 } plan;
@@ -104,6 +119,8 @@ static void plan_clear(plan *p)
     free(p->fold_of);
     free(p->order);
     oq_strmap_clear(&p->key);
+    oq_strmap_clear(&p->qt);
+    oq_strmap_clear(&p->flt);
     onnxq_static_names_free(p->names, p->n_names);
     oq_select_destroy(p->sel);
     onnxq_graph_destroy(p->g);
@@ -140,6 +157,12 @@ static float attr_f(const Onnx__NodeProto *n, const char *name, float def)
 static int present(const Onnx__NodeProto *n, size_t i)
 {
     return i < n->n_input && n->input[i] && n->input[i][0];
+}
+
+/* Conv, or ConvTranspose (QDQ only): weight input 1, bias input 2. */
+static int is_conv(const Onnx__NodeProto *n)
+{
+    return is_op(n, "Conv") || is_op(n, "ConvTranspose");
 }
 
 /* A float activation: not a constant and not empty. */
@@ -183,6 +206,104 @@ static char *dupf(const char *fmt, const char *a)
     return s;
 }
 
+/* Ops that only move data: quantized, they keep their input's parameters
+ * (ONNX Runtime's registries; Slice in QDQ only).  ONNX Runtime's QDQ
+ * registry treats AveragePool so too (QOperator gives it its own output
+ * range, QLinearAveragePool). */
+static int is_share_op(const Onnx__NodeProto *n,
+                       const onnxq_static_options *o)
+{
+    if (is_op(n, "AveragePool") && o->format == ONNXQ_FORMAT_QDQ)
+        return 1;
+    static const char *const ops[] = {"Reshape", "Transpose", "Squeeze",
+                                      "Unsqueeze", "MaxPool", "Resize",
+                                      "Slice", "Split", "Gather", NULL};
+    for (size_t i = 0; ops[i]; i++)
+        if (is_op(n, ops[i]))
+            return 1;
+    return 0;
+}
+
+/* 1 if tensor t is known to be float32: a float constant, a value declared
+ * float, or a node output the type pass (note_types) found float. */
+static int is_float_tensor(const plan *p, const char *t)
+{
+    if (!t || !t[0])
+        return 0;
+    const Onnx__TensorProto *c = onnxq_graph_constant(p->g, t);
+    if (c)
+        return c->data_type == T_FLOAT;
+    size_t f;
+    if (oq_strmap_get(&p->flt, t, &f))
+        return (int)f;
+    const onnxq_value *v = onnxq_graph_resolve(p->g, t, NULL);
+    const Onnx__TypeProto *ty = v && v->info ? v->info->type : NULL;
+    return ty && ty->tensor_type && ty->tensor_type->has_elem_type &&
+           ty->tensor_type->elem_type == T_FLOAT;
+}
+
+/* Element type (float or not) of n's outputs, from its inputs: just enough
+ * for ForceQuantizeNoInputCheck and Split, which ONNX Runtime quantizes
+ * when their input is float, without shape inference.  Declared types win;
+ * a multi-output op other than Split types its first output only. */
+static int note_types(plan *p, const Onnx__NodeProto *n)
+{
+    static const char *const not_float[] = {
+        "Shape", "Size", "NonZero", "ArgMax", "ArgMin", "Equal", "Less",
+        "Greater", "LessOrEqual", "GreaterOrEqual", "Not", "And", "Or",
+        "Xor", "IsNaN", "IsInf", "QuantizeLinear", "DynamicQuantizeLinear",
+        NULL};
+    int f = present(n, 0) && is_float_tensor(p, n->input[0]);
+    for (size_t i = 0; not_float[i]; i++)
+        if (is_op(n, not_float[i]))
+            f = 0;
+    if (is_op(n, "Cast"))
+        f = attr_i(n, "to", 0) == T_FLOAT;
+    else if (is_op(n, "DequantizeLinear"))
+        f = 1;
+    else if (is_op(n, "Where"))
+        f = present(n, 1) && is_float_tensor(p, n->input[1]);
+    else if (is_op(n, "ConstantOfShape")) {
+        const Onnx__AttributeProto *a = attr(n, "value");
+        f = !a || !a->t || a->t->data_type == T_FLOAT;
+    }
+    size_t n_out = is_op(n, "Split") ? n->n_output : 1;
+    for (size_t k = 0; k < n_out && k < n->n_output; k++) {
+        const char *y = n->output[k];
+        if (!y || !y[0])
+            continue;
+        const onnxq_value *v = onnxq_graph_value(p->g, y);
+        const Onnx__TypeProto *ty = v && v->info ? v->info->type : NULL;
+        int fy = f;
+        if (ty && ty->tensor_type && ty->tensor_type->has_elem_type)
+            fy = ty->tensor_type->elem_type == T_FLOAT;
+        if (oq_strmap_put(&p->flt, y, (size_t)fy))
+            return -1;
+    }
+    return 0;
+}
+
+/* 1 if t is an output of a SHARE node (it has its input's parameters). */
+static int made_by_share(const plan *p, const char *t)
+{
+    const onnxq_value *v = onnxq_graph_value(p->g, t);
+    return v && v->kind == ONNXQ_VALUE_NODE_OUTPUT &&
+           p->act[v->producer] == A_SHARE;
+}
+
+static int in_list(const char *list, const char *op);
+
+static int mark_q(plan *p, const char *t)
+{
+    return t && t[0] ? oq_strmap_put(&p->qt, t, 1) : 0;
+}
+
+static int is_q(const plan *p, const char *t)
+{
+    size_t v;
+    return t && t[0] && oq_strmap_get(&p->qt, t, &v);
+}
+
 /* Why a selected node cannot be quantized, or NULL if it can. */
 static char *check_node(const plan *p, const onnxq_static_options *o,
                         const Onnx__NodeProto *n)
@@ -190,7 +311,18 @@ static char *check_node(const plan *p, const onnxq_static_options *o,
     const onnxq_graph *g = p->g;
     if (n->domain && n->domain[0] && strcmp(n->domain, "ai.onnx") != 0)
         return dupf("domain %s", n->domain);
-    if (is_op(n, "Conv")) {
+    if (is_op(n, "ConvTranspose")) {
+        /* ONNX Runtime quantizes it in QDQ form only (QDQConv), per
+         * channel along weight axis 1 ([C_in, C_out / group, k...]) */
+        if (o->format == ONNXQ_FORMAT_QOPERATOR)
+            return dupf("ONNX Runtime has no QOperator ConvTranspose (its "
+                        "QDQ quantizer handles it)", NULL);
+        if (o->per_channel && attr_i(n, "group", 1) != 1)
+            return dupf("grouped ConvTranspose per channel (weight axis 1 "
+                        "holds C_out / group channels, the bias C_out)",
+                        NULL);
+    }
+    if (is_conv(n)) {
         if (!present(n, 1) || !oq_float_weight(g, n->input[1], NULL))
             return dupf("weight is not a float constant", NULL);
         if (!is_activation(p, n->input[0]))
@@ -255,9 +387,144 @@ static char *check_node(const plan *p, const onnxq_static_options *o,
     }
     if (is_op(n, "Relu") || is_op(n, "Clip"))
         return NULL; /* decided by the fold pass */
+    if (is_share_op(n, o)) {
+        int64_t opset = onnxq_model_opset(onnxq_graph_model(g), "");
+        if (!present(n, 0) || !is_activation(p, n->input[0]))
+            return dupf("its data input is a constant", NULL);
+        if (is_op(n, "Slice") && o->format == ONNXQ_FORMAT_QOPERATOR)
+            return dupf("ONNX Runtime's QOperator quantizer leaves Slice "
+                        "float (its QDQ one shares the input's parameters)",
+                        NULL);
+        if (is_op(n, "MaxPool") && (opset < 12 || n->n_output > 1))
+            return dupf(n->n_output > 1 ? "MaxPool with Indices output"
+                                        : "MaxPool takes 8-bit tensors "
+                                          "from opset 12",
+                        NULL);
+        if (is_op(n, "Resize") && opset < 11)
+            return dupf("Resize takes 8-bit tensors from opset 11", NULL);
+        return NULL; /* the input check comes in make_plan */
+    }
+    if (is_op(n, "Flatten"))
+        return dupf("ONNX Runtime's quantizer leaves Flatten float", NULL);
     return dupf("ONNX Runtime has no int8 kernel for %s: quantizing it "
                 "would only add QuantizeLinear/DequantizeLinear around it "
                 "(slower)", n->op_type);
+}
+
+static int decide(plan *p, const onnxq_static_options *o, size_t i)
+{
+    const Onnx__NodeProto *n = onnxq_graph_node(p->g, i);
+    p->fold_of[i] = SIZE_MAX;
+    oq_select_verdict v = oq_select_node(p->sel, n);
+    if (v != OQ_SELECT_YES) {
+        if (v != OQ_SELECT_OP_TYPE)
+            p->reason[i] = dupf(v == OQ_SELECT_EXCLUDED
+                                    ? "in --nodes-to-exclude"
+                                    : "not in --nodes-to-quantize",
+                                NULL);
+        return 0;
+    }
+    char *why = check_node(p, o, n);
+    if (why) {
+        p->reason[i] = why;
+        return 0;
+    }
+    if (is_op(n, "Relu") || is_op(n, "Clip")) {
+        /* fold into the producer when this is its output's only use */
+        int fold = !(o->format == ONNXQ_FORMAT_QDQ &&
+                     o->keep_removable_activations) &&
+                   !o->activation_symmetric;
+        const onnxq_value *v = onnxq_graph_value(p->g, n->input[0]);
+        const onnxq_value *out = onnxq_graph_value(p->g, n->output[0]);
+        if (fold && v && v->kind == ONNXQ_VALUE_NODE_OUTPUT &&
+            v->n_uses == 1 && !v->is_graph_output &&
+            p->act[v->producer] == A_QUANT &&
+            v->producer_output == 0 && out && !out->is_graph_output &&
+            n->n_output == 1) {
+            p->act[i] = A_FOLD;
+            p->fold_of[i] = v->producer;
+        } else {
+            p->reason[i] = dupf(
+                fold ? "its input is not the only use of a quantized "
+                       "node's output (nothing to fold into)"
+                     : "kept: QDQKeepRemovableActivations or "
+                       "ActivationSymmetric",
+                NULL);
+        }
+        return 0;
+    }
+    if (is_share_op(n, o)) {
+        /* Split: ONNX Runtime quantizes its float input in any case; the
+         * others when the input is already quantized, or with
+         * ForceQuantizeNoInputCheck (in QOperator ONNX Runtime quantizes
+         * Gather only on a constant table or when forced) */
+        int split = is_op(n, "Split");
+        int forced = o->force_no_input_check || split;
+        int ok = is_q(p, n->input[0]) &&
+                 !(is_op(n, "Gather") && o->format == ONNXQ_FORMAT_QOPERATOR);
+        if (!ok && forced && !is_float_tensor(p, n->input[0])) {
+            p->reason[i] = dupf("its input %s is not known to be float32 "
+                                "(no declared type; onnxq preprocess "
+                                "writes value_info)",
+                                n->input[0]);
+            return p->reason[i] ? 0 : -1;
+        }
+        if (!ok && !forced) {
+            p->reason[i] = dupf(
+                is_op(n, "Gather") && o->format == ONNXQ_FORMAT_QOPERATOR
+                    ? "ONNX Runtime's QOperator quantizer quantizes Gather "
+                      "only on a constant table (not implemented) or with "
+                      "ForceQuantizeNoInputCheck"
+                : is_float_tensor(p, n->input[0])
+                    ? "its input %s is not quantized (ForceQuantizeNoInput"
+                      "Check=1 quantizes it anyway)"
+                    : "its input %s is not quantized (nor known to be "
+                      "float32)",
+                n->input[0]);
+            return p->reason[i] ? 0 : -1;
+        }
+        if (o->format == ONNXQ_FORMAT_QDQ &&
+            in_list(o->exclude_output_op_types, n->op_type)) {
+            p->reason[i] = dupf("in OpTypesToExcludeOutputQuantization",
+                                NULL);
+            return p->reason[i] ? 0 : -1;
+        }
+        p->act[i] = A_SHARE;
+        return 0;
+    }
+    p->act[i] = A_QUANT;
+    return 0;
+}
+
+/* Records the tensors node i gives 8-bit parameters to. */
+static int mark_node(plan *p, const onnxq_static_options *o, size_t i)
+{
+    const Onnx__NodeProto *n = onnxq_graph_node(p->g, i);
+    switch (p->act[i]) {
+    case A_QUANT: {
+        size_t n_act_in =
+            is_conv(n) || is_op(n, "Gemm") ? 1 : n->n_input;
+        for (size_t j = 0; j < n_act_in; j++)
+            if (present(n, j) && is_activation(p, n->input[j]) &&
+                mark_q(p, n->input[j]))
+                return -1;
+        if (o->format == ONNXQ_FORMAT_QDQ &&
+            in_list(o->exclude_output_op_types, n->op_type))
+            return 0;
+        return mark_q(p, n->output[0]);
+    }
+    case A_FOLD:
+        return mark_q(p, n->output[0]);
+    case A_SHARE:
+        if (mark_q(p, n->input[0]))
+            return -1;
+        for (size_t k = 0; k < n->n_output; k++)
+            if (mark_q(p, n->output[k]))
+                return -1;
+        return 0;
+    default:
+        return 0;
+    }
 }
 
 static onnxq_status make_plan(onnxq_model *model, const onnxq_static_options *o,
@@ -307,59 +574,25 @@ static onnxq_status make_plan(onnxq_model *model, const onnxq_static_options *o,
     for (size_t k = 0; k < p->nn; k++) {
         size_t i = p->order[k];
         const Onnx__NodeProto *n = onnxq_graph_node(p->g, i);
-        p->fold_of[i] = SIZE_MAX;
-        oq_select_verdict v = oq_select_node(p->sel, n);
-        if (v != OQ_SELECT_YES) {
-            if (v != OQ_SELECT_OP_TYPE)
-                p->reason[i] = dupf(v == OQ_SELECT_EXCLUDED
-                                        ? "in --nodes-to-exclude"
-                                        : "not in --nodes-to-quantize",
-                                    NULL);
-            continue;
-        }
-        char *why = check_node(p, o, n);
-        if (why) {
-            p->reason[i] = why;
-            continue;
-        }
-        if (is_op(n, "Relu") || is_op(n, "Clip")) {
-            /* fold into the producer when this is its output's only use */
-            int fold = !(o->format == ONNXQ_FORMAT_QDQ &&
-                         o->keep_removable_activations) &&
-                       !o->activation_symmetric;
-            const onnxq_value *v = onnxq_graph_value(p->g, n->input[0]);
-            const onnxq_value *out = onnxq_graph_value(p->g, n->output[0]);
-            if (fold && v && v->kind == ONNXQ_VALUE_NODE_OUTPUT &&
-                v->n_uses == 1 && !v->is_graph_output &&
-                p->act[v->producer] == A_QUANT &&
-                v->producer_output == 0 && out && !out->is_graph_output &&
-                n->n_output == 1) {
-                p->act[i] = A_FOLD;
-                p->fold_of[i] = v->producer;
-            } else {
-                p->reason[i] = dupf(
-                    fold ? "its input is not the only use of a quantized "
-                           "node's output (nothing to fold into)"
-                         : "kept: QDQKeepRemovableActivations or "
-                           "ActivationSymmetric",
-                    NULL);
-            }
-            continue;
-        }
-        p->act[i] = A_QUANT;
+        if (note_types(p, n) || decide(p, o, i) || mark_node(p, o, i))
+            goto oom;
     }
-    /* ranges: inputs and outputs of QUANT nodes */
+    /* ranges: inputs and outputs of QUANT nodes, inputs of SHARE nodes;
+     * a SHARE node's outputs have its input's */
     for (size_t k = 0; k < p->nn; k++) {
         size_t i = p->order[k];
-        if (p->act[i] != A_QUANT)
+        if (p->act[i] != A_QUANT && p->act[i] != A_SHARE)
             continue;
         const Onnx__NodeProto *n = onnxq_graph_node(p->g, i);
         size_t n_act_in = n->n_input;
-        if (is_op(n, "Conv") || is_op(n, "Gemm"))
+        if (is_conv(n) || is_op(n, "Gemm") || p->act[i] == A_SHARE)
             n_act_in = 1;
         for (size_t j = 0; j < n_act_in; j++)
-            if (is_activation(p, n->input[j]) && add_name(p, n->input[j]))
+            if (is_activation(p, n->input[j]) &&
+                !made_by_share(p, n->input[j]) && add_name(p, n->input[j]))
                 goto oom;
+        if (p->act[i] == A_SHARE)
+            continue;
         if (is_op(n, "Softmax"))
             continue; /* output range is [0, 1] */
         const char *y = n->output[0];
@@ -606,6 +839,40 @@ static onnxq_status get_act(writer *w, const char *t, float fixed_lo,
     return ONNXQ_OK;
 }
 
+/* Output t of a SHARE node: the parameters of src, under the same scale and
+ * zero point initializers (as ONNX Runtime shares them); its own 8-bit
+ * tensor name. */
+static onnxq_status share_act(writer *w, const char *t, const qact *src,
+                              qact **out)
+{
+    size_t k;
+    if (oq_strmap_get(&w->act_of, t, &k))
+        return onnxq_error_set(w->err, ONNXQ_ERR_INTERNAL,
+                               "tensor '%s' quantized twice", t);
+    qact a;
+    memset(&a, 0, sizeof a);
+    a.scale = src->scale;
+    a.zp = src->zp;
+    a.scale_name = src->scale_name;
+    a.zp_name = src->zp_name;
+    a.name = oq_strdup(t);
+    a.q_name = name2(w, t, w->o->format == ONNXQ_FORMAT_QOPERATOR
+                               ? "_quantized" : "_QuantizeLinear_Output");
+    qact *heap = malloc(sizeof *heap);
+    if (!a.name || !a.q_name || !heap ||
+        oq_grow(&w->acts, &w->cap_acts, w->n_acts + 1, sizeof *w->acts)) {
+        free(a.name);
+        free(heap);
+        return oom(w);
+    }
+    *heap = a;
+    w->acts[w->n_acts] = heap;
+    if (oq_strmap_put(&w->act_of, heap->name, w->n_acts++))
+        return oom(w);
+    *out = heap;
+    return ONNXQ_OK;
+}
+
 /* QOperator: the 8-bit version of float activation t (QuantizeLinear if it
  * is not there yet). */
 static onnxq_status q_input(writer *w, const char *t, qact **out)
@@ -699,6 +966,8 @@ static int weight_axis(const writer *w, const Onnx__NodeProto *n)
         return -1;
     if (is_op(n, "Conv"))
         return 0;
+    if (is_op(n, "ConvTranspose"))
+        return 1;
     if (is_op(n, "Gemm"))
         return attr_i(n, "transB", 0) ? 0 : 1;
     if (is_op(n, "MatMul") && w->o->format == ONNXQ_FORMAT_QDQ) {
@@ -768,6 +1037,42 @@ static onnxq_status weight(writer *w, const Onnx__NodeProto *n, size_t idx,
     return st;
 }
 
+/* The weight of Conv/Gemm/MatMul n (input 1).  With a float bias (Conv,
+ * Gemm), int8 weight scales grow where the int32 bias of scale in_scale x
+ * weight scale would overflow: ONNX Runtime's
+ * _adjust_weight_scale_for_int32_bias, which both of its formats apply
+ * (whether or not QuantizeBias keeps the bias float). */
+static onnxq_status main_weight(writer *w, const Onnx__NodeProto *n,
+                                float in_scale, const oq_qweight_ref **out)
+{
+    oq_wopts o;
+    memset(&o, 0, sizeof o);
+    o.dtype = w->o->weight_type;
+    o.symmetric = w->w_symmetric;
+    o.reduce_range = w->o->reduce_range;
+    o.axis = weight_axis(w, n);
+    float *b = NULL;
+    size_t nb = 0;
+    const Onnx__TensorProto *bt =
+        (is_conv(n) || is_op(n, "Gemm")) && present(n, 2)
+            ? oq_float_weight(w->p->g, n->input[2], NULL)
+            : NULL;
+    if (bt && !w->o->keep_weight_scales) {
+        onnxq_status st = oq_read_floats(w->model, bt, &b, &nb, w->err);
+        if (st != ONNXQ_OK)
+            return st;
+        o.bias = b;
+        o.n_bias = nb;
+        o.bias_input_scale = in_scale;
+    }
+    onnxq_status st = oq_qctx_weight_ex(w->q, w->p->g, n->input[1], &o, out,
+                                        w->err);
+    free(b);
+    if (st == ONNXQ_OK && w->rep)
+        w->rep->weights_quantized++;
+    return st;
+}
+
 /* Moves the attributes of old to n. */
 static void take_attrs(Onnx__NodeProto *n, Onnx__NodeProto *old)
 {
@@ -800,8 +1105,7 @@ static onnxq_status write_qop(writer *w, Onnx__NodeProto *n)
         if (st != ONNXQ_OK)
             return st;
         const oq_qweight_ref *wr;
-        int axis = weight_axis(w, n);
-        st = weight(w, n, 1, axis, w->o->weight_type, w->w_symmetric, &wr);
+        st = main_weight(w, n, x->scale, &wr);
         if (st != ONNXQ_OK)
             return st;
         in[n_in++] = x->q_name;
@@ -923,6 +1227,32 @@ static onnxq_status write_qop(writer *w, Onnx__NodeProto *n)
     return ONNXQ_OK;
 }
 
+/* QOperator: a SHARE node kept as it is, reading and writing 8-bit
+ * tensors (ONNX Runtime has 8-bit kernels for each of them). */
+static onnxq_status write_share_qop(writer *w, Onnx__NodeProto *n)
+{
+    qact *x;
+    onnxq_status st = q_input(w, n->input[0], &x);
+    for (size_t j = 1; j < n->n_input && st == ONNXQ_OK; j++)
+        st = need_float(w, n->input[j]);
+    if (st != ONNXQ_OK)
+        return st;
+    if (replace_str(w, &n->input[0], x->q_name))
+        return oom(w);
+    for (size_t k = 0; k < n->n_output; k++) {
+        if (!n->output[k] || !n->output[k][0])
+            continue;
+        qact *y;
+        st = share_act(w, n->output[k], x, &y);
+        if (st != ONNXQ_OK)
+            return st;
+        if (replace_str(w, &n->output[k], y->q_name))
+            return oom(w);
+        y->have_q = 1;
+    }
+    return keep_node(w, n) ? oom(w) : ONNXQ_OK;
+}
+
 /* ---- QDQ ------------------------------------------------------------------------ */
 
 /* The name consumers read instead of t (QDQ), or t. */
@@ -1041,7 +1371,7 @@ static onnxq_status dq_weight(writer *w, const char *wname,
 static onnxq_status write_qdq_node(writer *w, Onnx__NodeProto *n)
 {
     onnxq_status st;
-    int has_w = is_op(n, "Conv") || is_op(n, "Gemm") ||
+    int has_w = is_conv(n) || is_op(n, "Gemm") ||
                 (is_op(n, "MatMul") && !is_activation(w->p, n->input[1]));
     /* decided on the original names: the loop renames inputs */
     unsigned act_mask = 0;
@@ -1061,9 +1391,14 @@ static onnxq_status write_qdq_node(writer *w, Onnx__NodeProto *n)
             continue;
         }
         const oq_qweight_ref *wr;
-        int axis = has_w && i == 1 ? weight_axis(w, n) : -1;
-        int32_t dt = w->o->weight_type;
-        st = weight(w, n, i, axis, dt, w->w_symmetric, &wr);
+        if (has_w && i == 1) {
+            qact *x;
+            st = get_act(w, n->input[0], 0, 0, 0, &x);
+            if (st == ONNXQ_OK)
+                st = main_weight(w, n, x->scale, &wr);
+        } else {
+            st = weight(w, n, i, -1, w->o->weight_type, w->w_symmetric, &wr);
+        }
         if (st != ONNXQ_OK)
             return st;
         const char *f = NULL;
@@ -1119,6 +1454,9 @@ static onnxq_status fill_report(writer *w, onnxq_static_report *rep)
         if (p->act[i] == A_FOLD)
             r->reason = dupf("folded into %s",
                              onnxq_graph_node_label(p->g, p->fold_of[i]));
+        else if (p->act[i] == A_SHARE)
+            r->reason = dupf("runs on 8-bit data with its input's scale and "
+                             "zero point", NULL);
         else if (p->reason[i])
             r->reason = oq_strdup(p->reason[i]);
         if (!r->name || !r->op_type)
@@ -1213,6 +1551,17 @@ onnxq_status onnxq_static_quantize(onnxq_model *model,
                 st = oom(&w);
             continue;
         }
+        if (p.act[i] == A_SHARE && qop) {
+            st = write_share_qop(&w, n);
+            continue;
+        }
+        /* QDQ: the input's pair (new only when forced); the old name
+         * stays valid in the grave after the renaming below */
+        const char *share_in = NULL;
+        if (p.act[i] == A_SHARE) {
+            share_in = n->input[0];
+            st = qdq_pair(&w, share_in);
+        }
         if (qop) {
             for (size_t j = 0; j < n->n_input && st == ONNXQ_OK; j++)
                 st = need_float(&w, n->input[j]);
@@ -1230,6 +1579,20 @@ onnxq_status onnxq_static_quantize(onnxq_model *model,
         if (keep_node(&w, n)) {
             st = oom(&w);
             break;
+        }
+        /* QDQ: a SHARE node's outputs get pairs with its input's
+         * parameters, so DQ -> op -> Q is a no-op ONNX Runtime drops */
+        if (!qop && p.act[i] == A_SHARE) {
+            qact *x = NULL;
+            st = get_act(&w, share_in, 0, 0, 0, &x);
+            for (size_t kk = 0; kk < n->n_output && st == ONNXQ_OK; kk++) {
+                qact *y;
+                if (!n->output[kk] || !n->output[kk][0])
+                    continue;
+                st = share_act(&w, n->output[kk], x, &y);
+                if (st == ONNXQ_OK)
+                    st = qdq_pair(&w, n->output[kk]);
+            }
         }
         /* QDQ: outputs of quantized nodes get their pair right away */
         if (!qop && p.act[i] == A_QUANT &&

@@ -6,7 +6,9 @@
  * order; turns initializers and Constant values into tensors once (Constant
  * nodes then never run, and fast kernels see their values as constants);
  * fuses Conv with a following Add and/or activation (fuse_conv.c; not with
- * an observer, which must see every tensor); and records, for every value,
+ * an observer, which must see every tensor); marks the values only oneDNN
+ * convolutions read, which may stay in oneDNN's blocked layout between them
+ * (plan_blocked; not with an observer either); and records, for every value,
  * the position of its last use so its buffer is freed as soon as nothing
  * needs it (peak memory is reported).
  *
@@ -39,6 +41,7 @@
 #include "onnxq/runtime.h"
 #include "onnxq/tensor.h"
 #include "fuse_conv.h"
+#include "kernels/dnnl/dnnl_kernels.h"
 #include "oq_util.h"
 #include "registry.h"
 #include "fuse_qdq.h"
@@ -88,6 +91,11 @@ typedef struct exec_graph {
     void **f_state;
     size_t *f_out_vi;            /* [n_nodes] value the fused node makes */
     const oq_kernel *fused_ref;  /* FusedConv's reference kernel */
+    /* blocked hand-off between oneDNN convolutions (dnnl_kernels.h), or
+     * NULL when off: may_block[v] every reader of v is one; blocked[v] v's
+     * data is in the blocked layout now (this run) */
+    char *may_block;             /* [n_values] */
+    char *blocked;               /* [n_values] */
 } exec_graph;
 
 /* The memory plan of the main graph for one set of input shapes.  The
@@ -228,6 +236,8 @@ static void destroy_exec(exec_graph *eg)
     free(eg->f_fast);
     free(eg->f_state);
     free(eg->f_out_vi);
+    free(eg->may_block);
+    free(eg->blocked);
     free(eg->fast);
     free(eg->state);
     free(eg->skip);
@@ -379,6 +389,49 @@ static onnxq_status prepare_fusions(onnxq_session *s, exec_graph *eg,
 static onnxq_status fold_constant(onnxq_session *s, exec_graph *eg, size_t n,
                                   onnxq_error *err);
 
+/* The kernel that runs node c when its fusion (if any) runs. */
+static const oq_fast_kernel *fast_of(const exec_graph *eg, size_t c)
+{
+    return eg->fusion_at && eg->fusion_at[c] ? eg->f_fast[c] : eg->fast[c];
+}
+
+/* Marks the values that may stay in oneDNN's blocked layout: node outputs,
+ * not graph outputs, every reader of which is a oneDNN convolution taking
+ * them as X or, in a fused Conv + Add, as Z.  Whether a value really is
+ * blocked is known per run (the producing convolution says so); any other
+ * reader at run time — a fusion that did not fit, a kernel handing over to
+ * the reference — gets it converted back first (handoff below), so this
+ * is only about where the conversion is skipped, never about results. */
+static onnxq_status plan_blocked(exec_graph *eg)
+{
+    size_t nv = eg->n_values ? eg->n_values : 1;
+    eg->may_block = calloc(nv, 1);
+    eg->blocked = calloc(nv, 1);
+    if (!eg->may_block || !eg->blocked)
+        return ONNXQ_ERR_OUT_OF_MEMORY;
+    for (size_t vi = 0; vi < eg->n_values; vi++) {
+        const onnxq_value *v = onnxq_graph_value_at(eg->g, vi);
+        int ok = v->kind == ONNXQ_VALUE_NODE_OUTPUT && !v->is_graph_output &&
+                 v->n_uses > 0;
+        for (size_t u = 0; ok && u < v->n_uses; u++) {
+            size_t c = v->uses[u].node;
+            if (eg->absorbed_by && eg->absorbed_by[c]) {
+                size_t h = eg->absorbed_by[c] - 1;
+                const oq_conv_fusion *f = eg->fusion_at[h];
+                ok = f->kind == OQ_FUSE_CONV && f->has_z && f->inputs[3] &&
+                     strcmp(f->inputs[3], v->name) == 0 &&
+                     oq_dnnl_is_conv(eg->f_fast[h]);
+            } else {
+                ok = v->uses[u].input == 0 && eg->fast[c] &&
+                     oq_dnnl_is_conv(eg->fast[c]) &&
+                     oq_dnnl_is_conv(fast_of(eg, c));
+            }
+        }
+        eg->may_block[vi] = (char)ok;
+    }
+    return ONNXQ_OK;
+}
+
 /* The run buffers of eg and where each node's outputs go. */
 static onnxq_status make_run_buffers(exec_graph *eg)
 {
@@ -391,9 +444,9 @@ static onnxq_status make_run_buffers(exec_graph *eg)
             eg->max_out = node->n_output;
     }
     size_t nv = eg->n_values ? eg->n_values : 1;
-    /* a fused FusedConv reads up to 4 inputs, more than the Conv it
-     * replaces */
-    size_t mi = (eg->max_in > 4 ? eg->max_in : 4) + 1, mo = eg->max_out + 1;
+    /* a fused FusedConv reads up to 8 inputs (fuse_conv.h), more than the
+     * Conv it replaces */
+    size_t mi = (eg->max_in > 8 ? eg->max_in : 8) + 1, mo = eg->max_out + 1;
     eg->out_vi = malloc((eg->n_nodes ? eg->n_nodes : 1) * mo * sizeof *eg->out_vi);
     eg->slots = calloc(nv, sizeof *eg->slots);
     eg->store = calloc(nv, sizeof *eg->store);
@@ -518,9 +571,13 @@ static onnxq_status prepare(onnxq_session *s, const onnxq_graph *g,
         eg->last_use[i] = v->is_graph_output || v->kind != ONNXQ_VALUE_NODE_OUTPUT
                               ? SIZE_MAX : last;
     }
-    /* fusion hides intermediate tensors from an observer: not with one */
+    /* fusion hides intermediate tensors from an observer: not with one;
+     * nor blocked layouts, which it could not read */
     if (!s->opts.reference_only && !s->opts.observer)
         st = prepare_fusions(s, eg, pos, err);
+    if (st == ONNXQ_OK && !s->opts.reference_only && !s->opts.observer &&
+        oq_dnnl_blocked_handoff() && plan_blocked(eg) != ONNXQ_OK)
+        st = onnxq_error_set(err, ONNXQ_ERR_OUT_OF_MEMORY, "out of memory");
     free(pos);
     if (st != ONNXQ_OK)
         goto fail;
@@ -1299,6 +1356,41 @@ done:
     return st;
 }
 
+/* Before node runs with kernel fast (state): blocked inputs are converted
+ * back to plain for any reader but a oneDNN convolution's X or Z, and the
+ * convolution is told how its inputs arrive and whether its output may
+ * stay blocked (out_vi: the value it makes). */
+static onnxq_status handoff(exec_graph *eg, env *e, const Onnx__NodeProto *node,
+                            const oq_fast_kernel *fast, void *state,
+                            size_t out_vi, onnxq_error *err)
+{
+    int conv = fast && oq_dnnl_is_conv(fast);
+    size_t vis[4] = {SIZE_MAX, SIZE_MAX, SIZE_MAX, SIZE_MAX};
+    for (size_t i = 0; i < node->n_input; i++) {
+        const onnxq_value *v = node->input[i] && node->input[i][0]
+                                   ? onnxq_graph_value(eg->g, node->input[i])
+                                   : NULL;
+        if (!v || v->kind == ONNXQ_VALUE_UNDEFINED)
+            continue;
+        size_t vi = value_index(eg->g, v);
+        if (!eg->blocked[vi] || !e->slots[vi])
+            continue;
+        if (conv && (i == 0 || i == 3)) {
+            vis[i] = vi;
+            continue;
+        }
+        if (oq_dnnl_unblock(e->slots[vi]))
+            return onnxq_error_set(err, ONNXQ_ERR_OUT_OF_MEMORY,
+                                   "out of memory");
+        eg->blocked[vi] = 0;
+    }
+    if (conv) /* a tag cleared above (the same value read twice) counts */
+        oq_dnnl_conv_layout(state, vis[0] != SIZE_MAX && eg->blocked[vis[0]],
+                            vis[3] != SIZE_MAX && eg->blocked[vis[3]],
+                            out_vi != SIZE_MAX && eg->may_block[out_vi]);
+    return ONNXQ_OK;
+}
+
 /* Frees the data of value vi of e once nothing reads it any more. */
 static void release_value(onnxq_session *s, env *e, size_t vi, size_t step)
 {
@@ -1344,6 +1436,8 @@ static onnxq_status run_graph(onnxq_session *s, exec_graph *eg,
     mem_plan *plan = eg == s->main && !outer ? &s->plan : NULL;
     env e = {eg, eg->slots, eg->owned, outer};
     memset(e.owned, 0, eg->n_values ? eg->n_values : 1);
+    if (eg->blocked)
+        memset(eg->blocked, 0, eg->n_values ? eg->n_values : 1);
     for (size_t i = 0; i < eg->n_values; i++) {
         e.slots[i] = eg->consts[i];
         eg->req[i] = SIZE_MAX;
@@ -1424,6 +1518,11 @@ static onnxq_status run_graph(onnxq_session *s, exec_graph *eg,
                 goto fail;
             }
         }
+        if (eg->blocked) {
+            st = handoff(eg, &e, node, fast, state, out_vi[0], err);
+            if (st != ONNXQ_OK)
+                goto fail;
+        }
         run_state rs = {s, allocated, eg->planned, plan, step, out_req, {0},
                         0, 0};
         oq_kctx ctx = {node, opset, ins, node->n_input, node->n_output,
@@ -1466,6 +1565,10 @@ static onnxq_status run_graph(onnxq_session *s, exec_graph *eg,
             }
             eg->store[vi] = outs[o];
             e.slots[vi] = &eg->store[vi];
+            if (eg->blocked)
+                eg->blocked[vi] = (char)(o == 0 && fast &&
+                                         oq_dnnl_is_conv(fast) &&
+                                         oq_dnnl_conv_y_blocked(state));
             e.owned[vi] = allocated[o];
             eg->req[vi] = out_req[o];
             if (s->opts.observer &&

@@ -12,6 +12,11 @@
  * FusedConv does not broadcast Z, the executor checks per run that Z has
  * the Conv's output shape (oq_fuse_conv_z_fits), running the original
  * nodes when it has not.
+ *
+ * Also Conv -> Mul(s) and/or Add(b) with scalar float32 constants, then
+ * optionally the hard-swish chain (hswish_chain below) with k = 3, clip to
+ * [0, 6] and / 6 (or * 1/6): oneDNN's hardswish.  These become the onnxq_*
+ * attributes of the FusedConv (fuse_conv.h); no Z nor activation then.
  */
 #include <float.h>
 #include <stdlib.h>
@@ -118,17 +123,24 @@ static int activation_of(const onnxq_graph *g, oq_tensor *const *consts,
     return -1;
 }
 
-/* Builds f->node: the FusedConv for conv with the given inputs/output. */
+/* Builds f->node: the FusedConv for conv with the given inputs/output
+ * (affine, hswish: add the onnxq_* attributes from f->affine_v and
+ * f->hswish_v). */
 static int build_node(oq_conv_fusion *f, const Onnx__NodeProto *conv,
                       const char *z, const char *out, const char *kind,
-                      int n_params)
+                      int n_params, int affine, int hswish, int scale2,
+                      const Onnx__NodeProto *bn)
 {
     Onnx__NodeProto init = ONNX__NODE_PROTO__INIT;
     Onnx__AttributeProto ainit = ONNX__ATTRIBUTE_PROTO__INIT;
     f->node = init;
     f->act = ainit;
     f->params = ainit;
-    f->attrs = malloc((conv->n_attribute + 2) * sizeof *f->attrs);
+    f->affine = ainit;
+    f->hswish = ainit;
+    f->scale2 = ainit;
+    f->bn = ainit;
+    f->attrs = malloc((conv->n_attribute + 6) * sizeof *f->attrs);
     if (!f->attrs)
         return -1;
     size_t na = 0;
@@ -149,13 +161,43 @@ static int build_node(oq_conv_fusion *f, const Onnx__NodeProto *conv,
             f->attrs[na++] = &f->params;
         }
     }
+    if (affine) {
+        f->affine.name = (char *)"onnxq_affine";
+        f->affine.type = ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__FLOATS;
+        f->affine.n_floats = 3;
+        f->affine.floats = f->affine_v;
+        f->attrs[na++] = &f->affine;
+    }
+    if (hswish) {
+        f->hswish.name = (char *)"onnxq_hswish";
+        f->hswish.type = ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__FLOATS;
+        f->hswish.n_floats = 5;
+        f->hswish.floats = f->hswish_v;
+        f->attrs[na++] = &f->hswish;
+    }
+    if (scale2) {
+        f->scale2.name = (char *)"onnxq_scale2";
+        f->scale2.type = ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__FLOATS;
+        f->scale2.n_floats = 1;
+        f->scale2.floats = &f->scale2_v;
+        f->attrs[na++] = &f->scale2;
+    }
+    if (bn) {
+        f->bn.name = (char *)"onnxq_bn";
+        f->bn.type = ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__FLOATS;
+        f->bn.n_floats = 1;
+        f->bn.floats = &f->bn_eps;
+        f->attrs[na++] = &f->bn;
+    }
     size_t ni = 0;
     f->inputs[ni++] = conv->input[0];
     f->inputs[ni++] = conv->input[1];
-    if (conv->n_input > 2 || z)
+    if (conv->n_input > 2 || z || bn)
         f->inputs[ni++] = conv->n_input > 2 ? conv->input[2] : (char *)"";
-    if (z)
-        f->inputs[ni++] = (char *)z;
+    if (z || bn)
+        f->inputs[ni++] = z ? (char *)z : (char *)"";
+    for (size_t i = 1; bn && i < 5; i++)
+        f->inputs[ni++] = bn->input[i];
     f->outputs[0] = (char *)out;
     f->node.n_input = ni;
     f->node.input = f->inputs;
@@ -295,6 +337,87 @@ static int hswish_chain(const onnxq_graph *g, oq_tensor *const *consts,
     return 0;
 }
 
+/* Node n is op (Mul or Add) of cur and a scalar float32 constant, *v: 0,
+ * or -1 if not. */
+static int scalar_step(const onnxq_graph *g, oq_tensor *const *consts,
+                       const Onnx__NodeProto *n, const char *op,
+                       const char *cur, float *v)
+{
+    if (!n || !is_op(n, op) || n->n_input != 2 || n->n_output != 1 ||
+        !n->output[0][0])
+        return -1;
+    int ci = strcmp(n->input[0], cur) == 0 ? 0 : 1;
+    if (strcmp(n->input[ci], cur) != 0 || strcmp(n->input[1 - ci], cur) == 0)
+        return -1;
+    int rank = 0;
+    return scalar_const(g, consts, n->input[1 - ci], v, &rank);
+}
+
+/* Node n is a BatchNormalization in inference mode reading cur, with
+ * float32 constant parameters: 1, else 0 (the kernel checks their size). */
+static int foldable_bn(const onnxq_graph *g, oq_tensor *const *consts,
+                       const Onnx__NodeProto *n, const char *cur,
+                       int64_t opset)
+{
+    if (!n || !is_op(n, "BatchNormalization") || n->n_input != 5 ||
+        n->n_output < 1 || !n->output[0][0] || strcmp(n->input[0], cur) != 0)
+        return 0;
+    for (size_t o = 1; o < n->n_output; o++)
+        if (n->output[o] && n->output[o][0])
+            return 0; /* training outputs */
+    const Onnx__AttributeProto *a = find_attr(n, "training_mode");
+    if (opset >= 14 && a && a->i != 0)
+        return 0;
+    a = find_attr(n, "spatial");
+    if (opset < 9 && a && a->i == 0)
+        return 0;
+    if (opset < 7)
+        return 0; /* is_test and other old semantics */
+    for (size_t i = 1; i < 5; i++) {
+        const oq_tensor *t = const_of(g, consts, n->input[i]);
+        if (!t || t->dtype != T_FLOAT || t->rank != 1)
+            return 0;
+    }
+    return 1;
+}
+
+/* The hard-swish chain oneDNN's hardswish computes, reading cur (which
+ * nothing else reads): 0 with its nodes in absorbed[0..4) and its output
+ * in *out, -1 if there is none, -2 on out of memory. */
+static int conv_hswish(const onnxq_graph *g, oq_tensor *const *consts,
+                       const char *skip, const char *taken, int64_t opset,
+                       const char *cur, oq_conv_fusion *f, size_t *absorbed,
+                       const char **out)
+{
+    const onnxq_value *v = onnxq_graph_value(g, cur);
+    if (!v || v->is_graph_output || v->n_uses != 2)
+        return -1;
+    for (size_t u = 0; u < 2; u++) {
+        oq_conv_fusion ch;
+        size_t a = v->uses[u].node, other = v->uses[1 - u].node;
+        if (skip[a] || taken[a])
+            continue;
+        int r = hswish_chain(g, consts, skip, taken, opset, a, &ch);
+        if (r == -2)
+            return -2;
+        if (r)
+            continue;
+        free(ch.attrs);
+        const float *p = ch.param_v;
+        int std = p[0] == 3 && p[1] == 0 && p[2] == 6 &&
+                  ((p[4] != 0 && p[3] == 6) || (p[4] == 0 && p[3] == 1.0f / 6));
+        if (!std || strcmp(ch.inputs[0], cur) != 0 || ch.absorbed[1] != other)
+            return -1;
+        absorbed[0] = a;
+        for (int k = 0; k < 3; k++)
+            absorbed[1 + k] = ch.absorbed[k];
+        memcpy(f->hswish_v, p, sizeof f->hswish_v);
+        *out = ch.outputs[0];
+        return 0;
+    }
+    return -1;
+}
+
 onnxq_status oq_fuse_conv_find(const onnxq_graph *g, const size_t *pos,
                                oq_tensor *const *consts, const char *skip,
                                int64_t opset, oq_conv_fusion **out, size_t *n,
@@ -324,22 +447,95 @@ onnxq_status oq_fuse_conv_find(const onnxq_graph *g, const size_t *pos,
         if (m == SIZE_MAX || skip[m] || taken[m])
             continue;
         const Onnx__NodeProto *next = onnxq_graph_node(g, m);
-        if (is_op(next, "Add") && next->n_input == 2 && next->n_output == 1 &&
-            opset >= 7 && next->output[0][0]) {
+        /* a BatchNormalization folded into the weights */
+        const Onnx__NodeProto *bn = NULL;
+        if (foldable_bn(g, consts, next, cur, opset)) {
+            bn = next;
+            f->bn_eps = attr_f(bn, "epsilon", 1e-5f);
+            f->absorbed[f->n_absorbed++] = m;
+            cur = next->output[0];
+            m = only_reader(g, cur);
+            next = m == SIZE_MAX || skip[m] || taken[m] ? NULL
+                                                        : onnxq_graph_node(g, m);
+        }
+        /* the scalar affine, then perhaps the hard-swish chain */
+        int affine = 0, hswish = 0, scale2 = 0;
+        f->affine_v[0] = 1;
+        f->affine_v[1] = 0;
+        f->affine_v[2] = 0;
+        if (opset >= 7 &&
+            scalar_step(g, consts, next, "Mul", cur, &f->affine_v[0]) == 0) {
+            affine = 1;
+            f->absorbed[f->n_absorbed++] = m;
+            cur = next->output[0];
+            m = only_reader(g, cur);
+            next = m == SIZE_MAX || skip[m] || taken[m] ? NULL
+                                                        : onnxq_graph_node(g, m);
+        }
+        if (opset >= 7 &&
+            scalar_step(g, consts, next, "Add", cur, &f->affine_v[1]) == 0) {
+            affine = 1;
+            f->affine_v[2] = 1;
+            f->absorbed[f->n_absorbed++] = m;
+            cur = next->output[0];
+        }
+        if (affine || bn) {
+            const char *hout = NULL;
+            int r = conv_hswish(g, consts, skip, taken, opset, cur, f,
+                                f->absorbed + f->n_absorbed, &hout);
+            if (r == -2) {
+                oq_fuse_conv_free(fs, count);
+                free(taken);
+                return onnxq_error_set(err, ONNXQ_ERR_OUT_OF_MEMORY,
+                                       "out of memory");
+            }
+            if (r == 0) {
+                hswish = 1;
+                f->n_absorbed += 4;
+                cur = hout;
+                /* and a Mul by a scalar after it (PaddleOCR's blocks
+                 * scale the activation too): the hardswish post-op's
+                 * scale.  Not the Add that may follow: oneDNN 2.6 gives
+                 * wrong results for an eltwise post-op after hardswish
+                 * (tests/unit/test_fast_kernels.c affine_hswish_* cases) */
+                m = only_reader(g, cur);
+                next = m == SIZE_MAX || skip[m] || taken[m]
+                           ? NULL : onnxq_graph_node(g, m);
+                if (scalar_step(g, consts, next, "Mul", cur,
+                                &f->scale2_v) == 0) {
+                    scale2 = 1;
+                    f->absorbed[f->n_absorbed++] = m;
+                    cur = next->output[0];
+                }
+            }
+            if (affine || hswish) {
+                next = NULL;
+            } else { /* the BatchNormalization alone: Z and act may follow */
+                m = only_reader(g, cur);
+                next = m == SIZE_MAX || skip[m] || taken[m]
+                           ? NULL : onnxq_graph_node(g, m);
+            }
+        }
+        if (affine || hswish) {
+            /* nothing more */
+        } else if (next && is_op(next, "Add") && next->n_input == 2 &&
+                   next->n_output == 1 && opset >= 7 && next->output[0][0]) {
             int other = strcmp(next->input[0], cur) == 0 ? 1 : 0;
             const char *zn = next->input[other];
             const onnxq_value *zv = zn && zn[0] ? onnxq_graph_value(g, zn) : NULL;
-            if (!zv || strcmp(zn, cur) == 0 ||
-                strcmp(next->input[1 - other], cur) != 0)
+            const oq_tensor *zc = zv ? const_of(g, consts, zn) : NULL;
+            int zok = zv && strcmp(zn, cur) != 0 &&
+                      strcmp(next->input[1 - other], cur) == 0 &&
+                      /* Z must be made before the Conv runs */
+                      !(zv->kind == ONNXQ_VALUE_NODE_OUTPUT &&
+                        !consts[zv - onnxq_graph_value_at(g, 0)] &&
+                        pos[zv->producer] >= pos[c]) &&
+                      zv->kind != ONNXQ_VALUE_UNDEFINED && /* outer scope */
+                      !(zc && oq_numel(zc) == 1); /* a scalar: no residual */
+            if (!zok && !bn)
                 continue;
-            if (zv->kind == ONNXQ_VALUE_NODE_OUTPUT && !consts[zv - onnxq_graph_value_at(g, 0)] &&
-                pos[zv->producer] >= pos[c])
-                continue; /* Z is made after the Conv runs */
-            if (zv->kind == ONNXQ_VALUE_UNDEFINED)
-                continue; /* an outer-scope value */
-            const oq_tensor *zc = const_of(g, consts, zn);
-            if (zc && oq_numel(zc) == 1)
-                continue; /* a scalar: broadcast, not a residual */
+            if (!zok)
+                goto activation; /* the folded BatchNormalization stays */
             z = zn;
             f->absorbed[f->n_absorbed++] = m;
             cur = next->output[0];
@@ -347,6 +543,7 @@ onnxq_status oq_fuse_conv_find(const onnxq_graph *g, const size_t *pos,
             next = m == SIZE_MAX || skip[m] || taken[m] ? NULL
                                                         : onnxq_graph_node(g, m);
         }
+    activation:
         if (next && activation_of(g, consts, next, opset, f, &kind,
                                   &n_params) == 0 && next->output[0][0]) {
             f->absorbed[f->n_absorbed++] = m;
@@ -354,7 +551,8 @@ onnxq_status oq_fuse_conv_find(const onnxq_graph *g, const size_t *pos,
         }
         if (!f->n_absorbed)
             continue;
-        if (build_node(f, conv, z, cur, kind, n_params)) {
+        if (build_node(f, conv, z, cur, kind, n_params, affine, hswish,
+                       scale2, bn)) {
             oq_fuse_conv_free(fs, count);
             free(taken);
             return onnxq_error_set(err, ONNXQ_ERR_OUT_OF_MEMORY, "out of memory");

@@ -36,6 +36,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuse_lut.h"
 #include "fuse_qdq.h"
 #include "onnxq/builder.h"
 #include "onnxq/graph.h"
@@ -592,6 +593,10 @@ onnxq_status oq_fuse_qdq(onnxq_model **model, onnxq_model **fused,
     size_t moved = c.fused;
     if (st == ONNXQ_OK)
         st = run_pass(&c, 1);
+    size_t luts = 0; /* fuse_lut.c: 8-bit elementwise islands -> tables */
+    if (st == ONNXQ_OK)
+        st = oq_fuse_lut(copy, opts, &luts, err);
+    c.fused += luts;
     if (st == ONNXQ_OK && c.fused) {
         if (c.fused > moved &&
             !onnxq_build_opset(onnxq_model_proto(copy), "com.microsoft", 1))

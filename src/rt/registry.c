@@ -12,6 +12,7 @@
 #include "kernels/int8/int8_kernels.h"
 #include "kernels/ref/ref_kernels.h"
 #include "kernels/vec/vec_kernels.h"
+#include "kernels/vec/pool_kernels.h"
 #include "registry.h"
 
 /* NULL-terminated, fast families first, reference families last. */
@@ -25,7 +26,9 @@ static const oq_kernel *const tables[] = {
     oq_ref_shape_kernels,
     oq_ref_quant_kernels,
     oq_ref_loss_signal_kernels,
+    oq_ref_attention_kernels,
     oq_ref_elementwise_kernels,
+    oq_int8_misc_kernels,    /* com.onnxq Lookup8 (fuse_lut.c's tables) */
     NULL,
 };
 
@@ -68,6 +71,10 @@ static const oq_fast_kernel *const fast_kernels[] = {
     &oq_vec_hard_swish,
     &oq_vec_batch_norm,
     &oq_vec_global_average_pool,
+    &oq_vec_max_pool,        /* kernels/vec/pool.c */
+    &oq_vec_average_pool,
+    &oq_vec_reduce_mean,
+    &oq_int8_resize,         /* 8-bit; hands the rest to the next */
     &oq_vec_resize,
     &oq_vec_sigmoid,
     &oq_vec_softmax,
@@ -82,6 +89,8 @@ static const oq_fast_kernel *const fast_kernels[] = {
     &oq_int8_dynamic_quantize_matmul,
     &oq_int8_qgemm,
     &oq_int8_qlinear_add,
+    &oq_int8_quantize_linear,
+    &oq_int8_dequantize_linear,
     NULL,
 };
 

@@ -1,14 +1,17 @@
 #!/usr/bin/python3
 """test_dynamic.py — `onnxq dynamic` against independent oracles.
 
-usage: test_dynamic.py ONNXQ WORKDIR REPO
+usage: test_dynamic.py ONNXQ WORKDIR REPO [MAKE_TRANSFORMER]
 
 Builds small models with onnx's helper (MLP with MatMul/Gemm incl. transB,
 alpha/beta and a weight shared by two MatMuls, Conv net, LSTM, Gather
 embedding, If with MatMuls in both branches, Constant-node weights, an
 opset-10 model that needs raising, one whose Clip blocks the raise, a model
 with 40 weights over edge-case ranges) plus examples/speaker/sv_demo.onnx and
-three libonnx-testdata models, quantizes each in several modes, and checks:
+three libonnx-testdata models, and the two transformer-like models
+make_transformer.c writes with onnxq's C builder (com.microsoft Attention +
+Gelu, and the same network in plain MatMul/Softmax ops), quantizes each in
+several modes, and checks:
   * ONNX Runtime 1.30 (tests/oracle/run.js) loads and runs every output, and
     `onnxq run` agrees with it: integer outputs exactly, float outputs within
     1e-5 * max|y| + 1e-6 (the runtimes may sum int32 products and scale them
@@ -26,7 +29,15 @@ three libonnx-testdata models, quantizes each in several modes, and checks:
   * the output file is byte-identical across --threads 1 / 2 and two runs,
     and smaller than the input;
   * the report names what stayed float and why (ort-1.23 + int8 Conv,
-    opset raise blocked by Clip);
+    opset raise blocked by Clip, an Attention whose weight is a graph input
+    or which sets qkv_hidden_sizes, QAttention for target onnxq while onnxq
+    has no kernel for it);
+  * transformer models: the ops written (QAttention per Attention, one
+    DynamicQuantizeLinear shared by the Q/K/V MatMuls), ORT's quantized
+    outputs at cosine >= 0.99 too (also for the LSTM and PaddleOCR), and
+    the com.microsoft Attention model runs in onnxq once onnxq has
+    Attention/QAttention kernels (until then that part is reported as
+    skipped, and ORT's outputs are judged instead);
   * bad input: exit 1, one line on stderr, no output file.
 """
 import os
@@ -42,6 +53,7 @@ from onnx import helper as h
 from onnx import numpy_helper as nh
 
 ONNXQ, WORK, REPO = sys.argv[1], sys.argv[2], sys.argv[3]
+MAKE_TRANSFORMER = sys.argv[4] if len(sys.argv) > 4 else None
 RUN_JS = os.path.join(REPO, "tests", "oracle", "run.js")
 TESTDATA = "/usr/share/libonnx-testdata/data/pytorch-converted"
 failures = []
@@ -332,6 +344,22 @@ if os.path.exists(rec):  # PaddleOCR v4 recognizer: 13 MatMuls, opset 9
     add("ppocr_rec", onnx.load(rec), {"x": f32(1, 3, 48, 320)}, cos=0.99,
         sqnr=20.0)
 
+# transformer-like models from onnxq's C builder (make_transformer.c): the
+# same 2-block encoder with a com.microsoft Attention node and in plain ops;
+# batch 2 with padding in the second sequence (mask 0 from position 11)
+if MAKE_TRANSFORMER:
+    tdir = os.path.join(WORK + "_models")
+    shutil.rmtree(tdir, ignore_errors=True)
+    os.makedirs(tdir)
+    subprocess.run([MAKE_TRANSFORMER, tdir], check=True)
+    t_mask = np.ones((2, 16), np.int32)
+    t_mask[1, 11:] = 0
+    t_ins = {"ids": rng.integers(0, 200, (2, 16)).astype(np.int64),
+             "mask": t_mask}
+    for v in ("attn", "plain"):
+        add("tr_" + v, onnx.load(os.path.join(tdir, f"transformer_{v}.onnx")),
+            t_ins, cos=0.99, sqnr=20.0)
+
 sv = os.path.join(REPO, "examples", "speaker", "sv_demo.onnx")
 add("sv_demo", onnx.load(sv), {"feat": f32(1, 200, 80)}, cos=0.98, sqnr=15.0)
 
@@ -360,7 +388,7 @@ PLAN = {
     "mlp": ["s8", "u8", "s8_pc", "u8_pc", "s8_rr", "u8_sym"],
     "attn": ["s8", "u8", "u8_dynb", "s8_rr_dynb"],
     "conv": ["s8", "u8", "s8_pc", "u8_pc"],
-    "lstm": ["s8", "s8_pc", "s8_rr"],
+    "lstm": ["s8", "s8_pc", "s8_rr", "s8_pc_rr"],
     "gather": ["s8", "u8"],
     "if": ["s8", "u8_pc"],
     "if_else": ["s8"],
@@ -373,7 +401,21 @@ PLAN = {
     "test_Conv2d": ["s8", "u8"],
     "sv_demo": ["s8", "u8_pc"],
     "ppocr_rec": ["u8"],
+    "tr_attn": ["s8", "u8", "s8_pc", "u8_pc", "s8_rr"],
+    "tr_plain": ["s8", "u8", "s8_pc"],
 }
+# op types per model where ALL_OPS / ALL_OPS_PC do not fit (None: the
+# defaults, MatMul,Gemm,LSTM,Attention)
+MODEL_OPS = {"tr_attn": None, "tr_plain": None}
+# models whose quantized outputs in ORT (not only onnxq's) must keep the
+# cosine to the float model (issue 7: "runs in ONNX Runtime 1.30 and in
+# onnxq with outputs at cosine >= 0.99")
+ORT_COS = {"lstm", "ppocr_rec", "tr_attn", "tr_plain"}
+# models whose runtimes would be compared by output cosine (>= 0.9999)
+# instead of the 1e-5 bound, should an ulp of LayerNorm/Softmax/Erf move a
+# DynamicQuantizeLinear rounding by one step; none today (the transformers
+# agree within 1e-6)
+LOOSE_RT = set()
 TARGETS = {"conv": ["ort-1.30", "ort-1.23", "onnxq"],
            "sv_demo": ["ort-1.30", "ort-1.23"]}
 
@@ -451,6 +493,8 @@ def params_of(qm, qn, inits):
             return get(2), get(3)
         if n.op_type == "MatMulIntegerToFloat":
             return get(3), get(5)
+        if n.op_type == "QAttention":
+            return get(4), get(7)
         if n.op_type == "DynamicQuantizeLSTM":
             k = 8 if i[1] == qn else 10
             return get(k), get(k + 1)
@@ -505,7 +549,7 @@ def check_weights(label, fm, qm, mode):
             axis = None
             if pc and op == "Conv" and qt == S8:
                 axis = 0
-            elif pc and op in ("MatMul", "Gemm") and w.ndim == 2:
+            elif pc and op in ("MatMul", "Gemm", "Attention") and w.ndim == 2:
                 axis = 0 if trans else w.ndim - 1
             sym = (sym_default or qt == S8) if axis is not None else sym_default
             qq, ss, zz = quantize_weight(w, qt, sym, rr, axis)
@@ -560,7 +604,7 @@ def cpu_has_vnni():
 VNNI = cpu_has_vnni()
 
 
-def compare_runtimes(label, ort_dir, oq_dir, saturating=False):
+def compare_runtimes(label, ort_dir, oq_dir, saturating=False, loose=False):
     for f in sorted(os.listdir(ort_dir)):
         want = np.load(os.path.join(ort_dir, f))
         p = os.path.join(oq_dir, f)
@@ -574,6 +618,12 @@ def compare_runtimes(label, ort_dir, oq_dir, saturating=False):
             continue
         if want.dtype.kind == "f" and saturating:
             continue  # ORT is inexact here; see VNNI above
+        if want.dtype.kind == "f" and loose:
+            c, _ = metrics(want, got)
+            if c < 0.9999:
+                fail(f"{label}: {f}: onnxq and ORT outputs at cosine {c:.6f} "
+                     f"(< 0.9999)")
+            continue
         if want.dtype.kind == "f":
             w64, g64 = want.astype(np.float64), got.astype(np.float64)
             fin = np.isfinite(w64)
@@ -588,6 +638,7 @@ def compare_runtimes(label, ort_dir, oq_dir, saturating=False):
 
 
 RESULTS = []
+SKIPPED = []
 
 
 def dql(x):
@@ -652,6 +703,8 @@ def one_case(name, mode_name, target):
     ops = ALL_OPS_PC if mode[2] else ALL_OPS
     if name == "sv_demo" and mode_name == "s8":
         ops = ["--op-types", "Conv,Gemm"]
+    if name in MODEL_OPS:
+        ops = MODEL_OPS[name] or []
     args = [ONNXQ, "dynamic", src, out, "--target", target, "--no-check"] + \
         mode[0] + ops
     rc, so, se = run(args)
@@ -670,30 +723,55 @@ def one_case(name, mode_name, target):
         fail(f"{label}: ORT cannot run the result: {msg}")
         return
     oq_q = os.path.join(d, f"oq_{mode_name}_{target}")
-    rc, msg = onnxq_run(out, os.path.join(d, "in"), oq_q)
-    if rc:
-        fail(f"{label}: onnxq run failed: {msg}")
-        return
+    skip_onnxq = None
+    if name == "tr_attn":
+        # onnxq's Attention/QAttention kernels are another helper's work:
+        # until they exist, say so and judge ORT's outputs alone
+        _, chk, _ = run([ONNXQ, "check", out])
+        if "unsupported-op" in chk:
+            skip_onnxq = chk.strip().splitlines()[0]
+            SKIPPED.append(f"{label}: onnxq run skipped: {skip_onnxq}")
+    if skip_onnxq is None:
+        rc, msg = onnxq_run(out, os.path.join(d, "in"), oq_q)
+        if rc:
+            fail(f"{label}: onnxq run failed: {msg}")
+            return
     int8_w = mode[1] == S8 or name == "lstm"
     saturating = not VNNI and int8_w and not mode[3]
-    if name == "ranges":
+    if skip_onnxq is not None:
+        pass
+    elif name == "ranges":
         check_ranges(label, qm, ins, ort_q, oq_q, saturating)
     else:
-        compare_runtimes(label, ort_q, oq_q, saturating)
-    worst_cos, worst_sqnr = 1.0, np.inf
-    for f in sorted(os.listdir(os.path.join(d, "ort_float"))):
-        ref = np.load(os.path.join(d, "ort_float", f))
-        got = np.load(os.path.join(oq_q, f))
-        if ref.dtype.kind != "f":
-            continue
-        c, s = metrics(ref, got)
-        worst_cos, worst_sqnr = min(worst_cos, c), min(worst_sqnr, s)
+        compare_runtimes(label, ort_q, oq_q, saturating, name in LOOSE_RT)
     rr = mode[3]
-    if cos_min is not None:
-        smin = sqnr_min - (6 if rr else 0)
-        if worst_cos < cos_min or worst_sqnr < smin:
-            fail(f"{label}: vs float: cosine {worst_cos:.5f} (>= {cos_min}), "
-                 f"SQNR {worst_sqnr:.1f} dB (>= {smin})")
+    judged = [] if skip_onnxq is not None else [("onnxq", oq_q)]
+    if name in ORT_COS or skip_onnxq is not None:
+        judged.append(("ORT", ort_q))
+    worst_cos, worst_sqnr = 1.0, np.inf
+    ort_cos = None
+    for who, qdir in judged:
+        w_cos, w_sqnr = 1.0, np.inf
+        for f in sorted(os.listdir(os.path.join(d, "ort_float"))):
+            ref = np.load(os.path.join(d, "ort_float", f))
+            got = np.load(os.path.join(qdir, f))
+            if ref.dtype.kind != "f":
+                continue
+            c, s = metrics(ref, got)
+            w_cos, w_sqnr = min(w_cos, c), min(w_sqnr, s)
+        if who == "ORT":
+            ort_cos = w_cos
+            if saturating and skip_onnxq is None:
+                # ORT's int16-saturating products (no VNNI) are not onnxq's
+                # doing: shown in the table, asserted on VNNI CPUs, where
+                # ORT must also equal onnxq (compare_runtimes)
+                continue
+        worst_cos, worst_sqnr = min(worst_cos, w_cos), min(worst_sqnr, w_sqnr)
+        if cos_min is not None:
+            smin = sqnr_min - (6 if rr else 0)
+            if w_cos < cos_min or w_sqnr < smin:
+                fail(f"{label}: {who} vs float: cosine {w_cos:.5f} (>= "
+                     f"{cos_min}), SQNR {w_sqnr:.1f} dB (>= {smin})")
     fsize, qsize = os.path.getsize(src), os.path.getsize(out)
     # (tiny models grow: scale/zero-point tensors and names outweigh them)
     if fsize > 4096 and name != "ranges" and qsize >= fsize:
@@ -701,7 +779,172 @@ def one_case(name, mode_name, target):
     ops = sorted({n.op_type for n in all_nodes(qm.graph)} -
                  {n.op_type for n in all_nodes(m.graph)})
     RESULTS.append((label + (" (ORT saturates)" if saturating else ""), nw,
-                    worst_cos, worst_sqnr, fsize, qsize, ",".join(ops), so))
+                    worst_cos, worst_sqnr, fsize, qsize, ",".join(ops), so,
+                    ort_cos))
+
+
+def op_count(m, op):
+    return sum(n.op_type == op for n in all_nodes(m.graph))
+
+
+def check_transformers(report):
+    """What `onnxq dynamic` wrote for the transformer models, the Attention
+    cases it must leave float, target onnxq and --check."""
+    def expect(label, text):
+        if label not in report:
+            fail(f"{label}: no result")
+        elif text not in report[label]:
+            fail(f"{label}: report lacks '{text}'")
+    expect("tr_attn/s8/ort-1.30", "Attention  quantized 2, left float 0")
+    expect("tr_attn/s8/ort-1.30", "MatMul     quantized 7, left float 0")
+    expect("tr_attn/s8/ort-1.30", "l0.attention (Attention): QAttention, "
+           "int8 weights")
+    expect("tr_attn/u8/ort-1.30", "QAttention, uint8 weights")
+    expect("tr_attn/s8_pc/ort-1.30", "QAttention, int8 weights per column")
+    # q, k, v projections (3 x 2), out/up/down (3 x 2), head; Q K^T and
+    # P V (B not constant) stay float by default
+    expect("tr_plain/s8/ort-1.30", "MatMul     quantized 13, left float 4")
+    want = {"tr_attn": {"QAttention": 2, "Attention": 0,
+                        "DynamicQuantizeLinear": 2,
+                        "DynamicQuantizeMatMul": 7},
+            "tr_plain": {"MatMulIntegerToFloat": 6,
+                         "DynamicQuantizeLinear": 2,
+                         "DynamicQuantizeMatMul": 7, "MatMul": 4}}
+    for name, counts in want.items():
+        for mode in PLAN[name]:
+            qm = onnx.load(os.path.join(WORK, name, f"{mode}_ort-1.30.onnx"))
+            for op, n in counts.items():
+                if op_count(qm, op) != n:
+                    fail(f"{name}/{mode}: {op_count(qm, op)} {op} nodes "
+                         f"(want {n})")
+    d = os.path.join(WORK, "tr_attn")
+    src = os.path.join(d, "float.onnx")
+    s8 = os.path.join(d, "s8_ort-1.30.onnx")
+    _, chk, _ = run([ONNXQ, "check", s8])
+    onnxq_has_qattention = "QAttention" not in chk
+
+    # target onnxq: QAttention only where onnxq runs it
+    out = os.path.join(d, "onnxq_target.onnx")
+    rc, so, se = run([ONNXQ, "dynamic", src, out, "--target", "onnxq",
+                      "--no-check"])
+    if rc:
+        fail(f"tr_attn --target onnxq: exit {rc}: {se.strip()}")
+    else:
+        qm = onnx.load(out)
+        if onnxq_has_qattention:
+            if op_count(qm, "QAttention") != 2:
+                fail("tr_attn --target onnxq: QAttention not written although "
+                     "onnxq runs it")
+        elif op_count(qm, "QAttention") or \
+                "onnxq's runtime has no QAttention kernel yet (target onnxq)" \
+                not in so:
+            fail(f"tr_attn --target onnxq without an onnxq QAttention kernel: "
+                 f"{op_count(qm, 'QAttention')} written; report:\n{so}")
+        rc, msg = ort_run(out, os.path.join(d, "in"), os.path.join(d, "ort_t"))
+        if rc:
+            fail(f"tr_attn --target onnxq: ORT cannot run it: {msg}")
+
+    # --check (the default): with the kernels, cosine; without, a clear
+    # "not run", exit 0 and the file written for ORT
+    out = os.path.join(d, "checked.onnx")
+    rc, so, se = run([ONNXQ, "dynamic", src, out, "--inputs",
+                      os.path.join(d, "in")])
+    _, fchk, _ = run([ONNXQ, "check", src])
+    if rc or not os.path.exists(out):
+        fail(f"tr_attn --check: exit {rc}: {se.strip()}")
+    elif "unsupported-op" in fchk or not onnxq_has_qattention:
+        if "check: NOT RUN: onnxq cannot run the" not in so or \
+                "no accuracy check" not in se:
+            fail(f"tr_attn --check without kernels: output\n{so}{se}")
+        SKIPPED.append("tr_attn --check: " + [ln for ln in so.splitlines()
+                                               if "NOT RUN" in ln][0].strip())
+    else:
+        cos = [float(ln.split("cosine")[1].split()[0])
+               for ln in so.splitlines() if "cosine" in ln]
+        if not cos or min(cos) < 0.99:
+            fail(f"tr_attn --check: cosine {cos}\n{so}")
+    # the plain variant runs in onnxq: its check must run
+    pd = os.path.join(WORK, "tr_plain")
+    rc, so, se = run([ONNXQ, "dynamic", os.path.join(pd, "float.onnx"),
+                      os.path.join(pd, "checked.onnx"), "--inputs",
+                      os.path.join(pd, "in")])
+    cos = [float(ln.split("cosine")[1].split()[0])
+           for ln in so.splitlines() if "cosine" in ln]
+    if rc or not cos or min(cos) < 0.99:
+        fail(f"tr_plain --check: exit {rc}, cosine {cos}\n{so}{se}")
+
+    # bad input, not an error: layer 0's weight is a graph input, layer 1
+    # sets qkv_hidden_sizes -> both Attention nodes stay float, with reasons
+    m = onnx.load(src)
+    w0 = [t for t in m.graph.initializer if t.name == "l0.attn.wqkv"][0]
+    w0v = nh.to_array(w0)
+    m.graph.initializer.remove(w0)
+    m.graph.input.append(vi("l0.attn.wqkv", T.FLOAT, [64, 192]))
+    for n in m.graph.node:
+        if n.name == "l1.attention":
+            n.attribute.append(h.make_attribute("qkv_hidden_sizes",
+                                                [64, 64, 64]))
+    bd = os.path.join(WORK, "tr_attn_bad")
+    os.makedirs(bd, exist_ok=True)
+    bsrc, bout = os.path.join(bd, "float.onnx"), os.path.join(bd, "q.onnx")
+    onnx.save(m, bsrc)
+    ins = dict(MODELS["tr_attn"][1])
+    ins["l0.attn.wqkv"] = w0v
+    save_inputs(os.path.join(bd, "in"), ins)
+    rc, so, se = run([ONNXQ, "dynamic", bsrc, bout, "--no-check"])
+    if rc:
+        fail(f"tr_attn_bad: exit {rc}: {se.strip()}")
+        return
+    for text in ("- main/l0.attention (Attention): weight 'l0.attn.wqkv' is "
+                 "not a float32 constant",
+                 "- main/l1.attention (Attention): qkv_hidden_sizes is set",
+                 "Attention  quantized 0, left float 2",
+                 "MatMul     quantized 7, left float 0"):
+        if text not in so:
+            fail(f"tr_attn_bad: report lacks '{text}':\n{so}")
+    qm = onnx.load(bout)
+    if op_count(qm, "Attention") != 2 or op_count(qm, "QAttention"):
+        fail("tr_attn_bad: the Attention nodes did not stay float")
+    for who, path in (("float", bsrc), ("quantized", bout)):
+        rc, msg = ort_run(path, os.path.join(bd, "in"),
+                          os.path.join(bd, "ort_" + who))
+        if rc:
+            fail(f"tr_attn_bad: ORT cannot run the {who} model: {msg}")
+            return
+    c, _ = metrics(np.load(os.path.join(bd, "ort_float", "logits.npy")),
+                   np.load(os.path.join(bd, "ort_quantized", "logits.npy")))
+    if c < 0.99:
+        fail(f"tr_attn_bad: ORT cosine to float {c:.5f}")
+
+
+def check_not_run():
+    """--check on a model onnxq cannot run (com.microsoft Inverse has no
+    onnxq kernel): for an ORT target the result is written and the check
+    says it did not run; for target onnxq it is an error, nothing written."""
+    d = os.path.join(WORK, "unsupported")
+    os.makedirs(d, exist_ok=True)
+    src = os.path.join(d, "float.onnx")
+    onnx.save(model([h.make_node("MatMul", ["x", "W"], ["y"], name="mm"),
+                     h.make_node("Inverse", ["y"], ["z"], name="inv",
+                                 domain="com.microsoft")],
+                    [vi("x", T.FLOAT, [8, 8])], [vi("z", T.FLOAT, [8, 8])],
+                    {"W": f32(8, 8)}, ms=True), src)
+    save_inputs(os.path.join(d, "in"), {"x": f32(8, 8)})
+    out = os.path.join(d, "q.onnx")
+    rc, so, se = run([ONNXQ, "dynamic", src, out])
+    if rc or "check: NOT RUN: onnxq cannot run the float model" not in so \
+            or "inv" not in so or "no accuracy check" not in se:
+        fail(f"unsupported op, --check: exit {rc}\n{so}{se}")
+    else:
+        rc, msg = ort_run(out, os.path.join(d, "in"), os.path.join(d, "ort"))
+        if rc:
+            fail(f"unsupported op: ORT cannot run the result: {msg}")
+    out = os.path.join(d, "q_onnxq.onnx")
+    rc, so, se = run([ONNXQ, "dynamic", src, out, "--target", "onnxq"])
+    lines = se.strip().splitlines()
+    if rc != 1 or os.path.exists(out) or len(lines) != 1 or \
+            "--target onnxq" not in lines[0] or "inv" not in lines[0]:
+        fail(f"unsupported op, --target onnxq: exit {rc}, stderr {lines}")
 
 
 def prepare(name):
@@ -726,8 +969,10 @@ def main():
     with ThreadPoolExecutor(2) as ex:
         list(ex.map(lambda c: one_case(*c), cases))
     for r in sorted(RESULTS):
+        ort = "" if r[8] is None else f"  (ORT's own cos {r[8]:.6f})"
         print(f"{r[0]:34s} weights {r[1]:2d}  cos {r[2]:.6f}  SQNR "
-              f"{r[3]:6.1f} dB  {r[4]:8d} -> {r[5]:7d} B  new ops: {r[6]}")
+              f"{r[3]:6.1f} dB  {r[4]:8d} -> {r[5]:7d} B  new ops: {r[6]}"
+              f"{ort}")
     report = {r[0].split(" ")[0]: r[7] for r in RESULTS}
 
     # --- what the report says
@@ -748,15 +993,21 @@ def main():
         qm = onnx.load(os.path.join(WORK, "conv", "s8_ort-1.23.onnx"))
         if any(n.op_type == "ConvInteger" for n in qm.graph.node):
             fail("conv/s8/ort-1.23: a ConvInteger with int8 weights was written")
+    if "tr_attn" in MODELS:
+        check_transformers(report)
+    check_not_run()
 
     # --- determinism: threads and repeated runs
-    for name in ("mlp", "conv", "lstm", "if"):
+    det = ["mlp", "conv", "lstm", "if"] + [n for n in ("tr_attn", "tr_plain")
+                                           if n in MODELS]
+    for name in det:
         d = os.path.join(WORK, name)
         blobs = []
+        ops = (MODEL_OPS[name] or []) if name in MODEL_OPS else ALL_OPS_PC
         for k, th in enumerate(("1", "2", "2")):
             out = os.path.join(d, f"det{k}.onnx")
             rc, so, se = run([ONNXQ, "dynamic", os.path.join(d, "float.onnx"),
-                              out, "--threads", th, "--per-channel"] + ALL_OPS_PC)
+                              out, "--threads", th, "--per-channel"] + ops)
             if rc:
                 fail(f"{name}: determinism run exit {rc}: {se.strip()}")
                 break
@@ -808,9 +1059,10 @@ def main():
     if rc or "in a subgraph (EnableSubgraph=0)" not in so:
         fail(f"EnableSubgraph=False: exit {rc}, report:\n{so}{se}")
     # every other file written above is run by ORT too
-    for name, f in (("if", "nosub.onnx"), ("mlp", "m.int8.onnx"),
+    for name, f in [("if", "nosub.onnx"), ("mlp", "m.int8.onnx"),
                     ("mlp", "det0.onnx"), ("conv", "det0.onnx"),
-                    ("lstm", "det0.onnx"), ("if", "det0.onnx")):
+                    ("lstm", "det0.onnx"), ("if", "det0.onnx")] + \
+            [(n, "det0.onnx") for n in det[4:]]:
         rc, msg = ort_run(os.path.join(WORK, name, f),
                           os.path.join(WORK, name, "in"),
                           os.path.join(WORK, name, "ort_" + f))
@@ -844,7 +1096,10 @@ def main():
     if os.path.exists(bad_out):
         fail("a failed run left an output file")
 
-    print(f"{len(RESULTS)} quantized models checked; {len(failures)} failures")
+    for sk in SKIPPED:
+        print("SKIPPED:", sk)
+    print(f"{len(RESULTS)} quantized models checked; {len(SKIPPED)} onnxq runs "
+          f"skipped; {len(failures)} failures")
     return 1 if failures else 0
 
 

@@ -16,6 +16,7 @@
 #include "onnxq/graph.h"
 #include "onnxq/ops.h"
 #include "ref_kernels.h"
+#include "kernels/int8/int8_kernels.h" /* oq_int8_misc_kernels */
 #include "testing.h"
 
 enum {
@@ -585,7 +586,8 @@ static void test_every_registry_op_has_a_rule(void)
         oq_ref_reduce_norm_kernels, oq_ref_conv_pool_kernels,
         oq_ref_matmul_kernels,      oq_ref_resize_kernels,
         oq_ref_shape_kernels,       oq_ref_quant_kernels,
-        oq_ref_loss_signal_kernels, NULL};
+        oq_ref_loss_signal_kernels, oq_ref_attention_kernels,
+        oq_int8_misc_kernels, NULL};
     size_t n = 0, missing = 0;
     for (size_t t = 0; tables[t]; t++)
         for (const oq_kernel *k = tables[t]; k->op_type; k++, n++)

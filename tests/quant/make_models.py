@@ -35,7 +35,7 @@ def rng_for(name):
 
 
 def case(name, op, inputs, attrs=None, outputs=(("y", None),), opset=21,
-         ms=False, note="", expected=None, error=None):
+         ms=False, note="", expected=None, error=None, tol=None):
     """inputs: list of (name, array, is_initializer) in node order; a None
     entry is an omitted optional input.  outputs: (name, elem type or None =
     type of the first input); an empty name is an omitted optional output."""
@@ -69,6 +69,8 @@ def case(name, op, inputs, attrs=None, outputs=(("y", None),), opset=21,
         meta["error"] = error
     if expected is not None:   # ORT lacks this case: numpy's answer instead
         meta["expected"] = {k: v for k, v in expected.items()}
+    if tol is not None:        # floats within tol * max|ORT's output|
+        meta["tol"] = tol
     CASES[name] = (model, feeds, meta)
 
 
@@ -680,6 +682,8 @@ def build_all():
     conv_cases()
     elementwise_cases()
     pool_cases()
+    import make_attention_models  # com.microsoft Attention, QAttention
+    make_attention_models.add_cases(case, rng_for)
     return CASES
 
 

@@ -23,6 +23,7 @@
 
 #include "../../src/rt/kernels/dnnl/dnnl_stats.h"
 #include "../../src/rt/kernels/vec/vec_stats.h"
+#include "../../src/rt/kernels/vec/pool_stats.h"
 #include "onnxq/builder.h"
 #include "onnxq/runtime.h"
 #include "testing.h"
@@ -1094,6 +1095,531 @@ static void run_chain_cases(void)
     }
 }
 
+/* ---- pooling (kernels/vec/pool.c) ------------------------------------------
+ * MaxPool and AveragePool against the reference kernel, bit for bit (pool.c
+ * adds AveragePool's taps in double in the reference's order and rounds
+ * once, and max is exact); NaN, +-inf and -0 in the data (vfill). */
+
+typedef struct pcase {
+    const char *name;
+    int avg;                  /* AveragePool, else MaxPool */
+    int opset;
+    int rank;
+    int64_t x[5];
+    int64_t k[3], strides[3], dil[3], pads[6]; /* zeros: attribute absent */
+    const char *auto_pad;
+    int ceil_mode, include_pad;
+    int indices;              /* MaxPool with the Indices output */
+    int fallback;             /* 1: the reference kernel must run it */
+} pcase;
+
+static const pcase pcases[] = {
+    {.name = "max_2d_k3s2p1_cls", .opset = 12, .rank = 4, .x = {1, 8, 24, 96},
+     .k = {3, 3}, .strides = {2, 2}, .pads = {1, 1, 1, 1}},
+    {.name = "max_2d_k2s2_odd", .opset = 12, .rank = 4, .x = {2, 3, 7, 9},
+     .k = {2, 2}, .strides = {2, 2}},
+    {.name = "max_2d_ceil_mode", .opset = 12, .rank = 4, .x = {1, 5, 8, 11},
+     .k = {3, 3}, .strides = {2, 2}, .ceil_mode = 1},
+    {.name = "max_2d_ceil_pads_drop_last", .opset = 12, .rank = 4,
+     .x = {1, 2, 6, 6}, .k = {2, 2}, .strides = {2, 2}, .pads = {1, 1, 1, 1},
+     .ceil_mode = 1},
+    {.name = "max_2d_dilation2_pads", .opset = 12, .rank = 4,
+     .x = {1, 4, 13, 17}, .k = {3, 2}, .dil = {2, 3}, .pads = {2, 1, 1, 2}},
+    {.name = "max_2d_asym_strides_pads", .opset = 12, .rank = 4,
+     .x = {1, 3, 15, 300}, .k = {3, 5}, .strides = {1, 3},
+     .pads = {0, 2, 1, 1}},
+    {.name = "max_2d_same_upper", .opset = 12, .rank = 4, .x = {1, 3, 9, 10},
+     .k = {3, 4}, .strides = {2, 3}, .auto_pad = "SAME_UPPER"},
+    {.name = "max_2d_same_lower", .opset = 12, .rank = 4, .x = {1, 3, 9, 10},
+     .k = {2, 4}, .strides = {2, 2}, .auto_pad = "SAME_LOWER"},
+    {.name = "max_2d_valid", .opset = 12, .rank = 4, .x = {1, 3, 9, 10},
+     .k = {3, 3}, .pads = {1, 1, 1, 1}, .auto_pad = "VALID"},
+    {.name = "max_2d_pad_bigger_than_input", .opset = 12, .rank = 4,
+     .x = {1, 2, 2, 2}, .k = {3, 3}, .pads = {2, 2, 2, 2}},
+    {.name = "max_1d_stride1_long", .opset = 12, .rank = 3, .x = {2, 3, 1000},
+     .k = {5}, .pads = {2, 2}},
+    {.name = "max_3d_k2_s1", .opset = 12, .rank = 5, .x = {1, 2, 5, 6, 7},
+     .k = {2, 3, 2}, .pads = {1, 0, 1, 0, 1, 1}},
+    {.name = "max_opset1_no_ceil", .opset = 1, .rank = 4, .x = {1, 3, 8, 8},
+     .k = {2, 2}, .strides = {2, 2}},
+    {.name = "max_with_indices_falls_back", .opset = 12, .rank = 4,
+     .x = {1, 3, 8, 8}, .k = {2, 2}, .strides = {2, 2}, .indices = 1,
+     .fallback = 1},
+    {.name = "avg_2d_k3s2p1_exclude_pad", .avg = 1, .opset = 19, .rank = 4,
+     .x = {1, 8, 24, 96}, .k = {3, 3}, .strides = {2, 2},
+     .pads = {1, 1, 1, 1}},
+    {.name = "avg_2d_include_pad", .avg = 1, .opset = 19, .rank = 4,
+     .x = {2, 3, 9, 11}, .k = {3, 3}, .strides = {2, 2}, .pads = {1, 1, 1, 1},
+     .include_pad = 1},
+    {.name = "avg_2d_ceil_include_pad", .avg = 1, .opset = 19, .rank = 4,
+     .x = {1, 4, 7, 10}, .k = {3, 3}, .strides = {2, 2}, .pads = {1, 0, 0, 1},
+     .ceil_mode = 1, .include_pad = 1},
+    {.name = "avg_2d_dilation_pads", .avg = 1, .opset = 19, .rank = 4,
+     .x = {1, 3, 12, 13}, .k = {2, 3}, .dil = {3, 2}, .pads = {1, 2, 2, 1}},
+    {.name = "avg_2d_k2s2_rec_like", .avg = 1, .opset = 11, .rank = 4,
+     .x = {1, 16, 2, 80}, .k = {2, 2}, .strides = {2, 2}},
+    {.name = "avg_2d_same_lower_include", .avg = 1, .opset = 11, .rank = 4,
+     .x = {1, 3, 7, 7}, .k = {4, 4}, .strides = {3, 3},
+     .auto_pad = "SAME_LOWER", .include_pad = 1},
+    {.name = "avg_1d_long_odd", .avg = 1, .opset = 11, .rank = 3,
+     .x = {1, 5, 777}, .k = {4}, .strides = {3}, .pads = {1, 2}},
+    {.name = "avg_3d", .avg = 1, .opset = 11, .rank = 5, .x = {1, 2, 6, 5, 7},
+     .k = {3, 2, 3}, .strides = {2, 1, 2}, .pads = {1, 0, 1, 1, 1, 0},
+     .include_pad = 1},
+    {.name = "avg_pad_bigger_than_input", .avg = 1, .opset = 11, .rank = 4,
+     .x = {1, 2, 2, 3}, .k = {3, 3}, .pads = {2, 2, 2, 2}},
+};
+
+static onnxq_model *pbuild(const pcase *c)
+{
+    Onnx__ModelProto *p = onnxq_build_model(c->opset);
+    onnxq_build_input(p->graph, "x", F32, c->rank, c->x, NULL);
+    const char *ins[] = {"x"}, *outs[] = {"y", "i"};
+    Onnx__NodeProto *n = onnxq_build_node(p->graph, c->avg ? "AveragePool"
+                                                            : "MaxPool",
+                                          c->name, ins, 1, outs,
+                                          c->indices ? 2 : 1);
+    size_t ns = (size_t)c->rank - 2;
+    int64_t zero[6] = {0};
+    onnxq_build_attr_ints(n, "kernel_shape", c->k, ns);
+    if (memcmp(c->strides, zero, sizeof c->strides))
+        onnxq_build_attr_ints(n, "strides", c->strides, ns);
+    if (memcmp(c->dil, zero, sizeof c->dil))
+        onnxq_build_attr_ints(n, "dilations", c->dil, ns);
+    if (memcmp(c->pads, zero, sizeof c->pads))
+        onnxq_build_attr_ints(n, "pads", c->pads, 2 * ns);
+    if (c->auto_pad)
+        onnxq_build_attr_string(n, "auto_pad", c->auto_pad);
+    if (c->ceil_mode)
+        onnxq_build_attr_int(n, "ceil_mode", 1);
+    if (c->include_pad)
+        onnxq_build_attr_int(n, "count_include_pad", 1);
+    onnxq_build_output(p->graph, "y", F32, -1, NULL, NULL);
+    if (c->indices)
+        onnxq_build_output(p->graph, "i", ONNX__TENSOR_PROTO__DATA_TYPE__INT64,
+                           -1, NULL, NULL);
+    onnxq_model *m = NULL;
+    CHECK(onnxq_model_wrap(p, NULL, &m, NULL) == ONNXQ_OK);
+    return m;
+}
+
+static void run_pcase(const pcase *c, int threads)
+{
+    onnxq_tensor in = {F32, c->rank, {0}, NULL};
+    memcpy(in.dims, c->x, sizeof c->x);
+    size_t n = 1;
+    for (int d = 0; d < c->rank; d++)
+        n *= (size_t)c->x[d];
+    float *data = malloc(n * sizeof *data);
+    vfill(data, n);
+    if (n > 40) { /* a whole window of NaN somewhere, and ties of +-0 */
+        for (size_t k = 20; k < 26; k++)
+            data[k] = NAN;
+        data[30] = -0.0f;
+        data[31] = 0.0f;
+        data[32] = -0.0f;
+    }
+    in.data = data;
+    onnxq_model *m = pbuild(c);
+    onnxq_session *fast = session(m, 0, threads), *ref = session(m, 1, threads);
+    for (int rep = 0; fast && ref && rep < 2; rep++) {
+        onnxq_tensor *yf = NULL, *yr = NULL;
+        size_t nf = 0, nr = 0;
+        onnxq_error err;
+        oq_pool_stats s0 = oq_pool_stats_get();
+        if (onnxq_session_run(fast, &in, 1, &yf, &nf, &err) != ONNXQ_OK) {
+            fprintf(stderr, "%s: %s\n", c->name, err.message);
+            test_failures++;
+        }
+        oq_pool_stats s1 = oq_pool_stats_get();
+        if (onnxq_session_run(ref, &in, 1, &yr, &nr, &err) != ONNXQ_OK) {
+            fprintf(stderr, "%s (reference): %s\n", c->name, err.message);
+            test_failures++;
+        }
+        if (s1.fast_runs - s0.fast_runs != (size_t)!c->fallback ||
+            s1.fallback_runs - s0.fallback_runs != (size_t)c->fallback) {
+            fprintf(stderr, "%s: expected the %s\n", c->name,
+                    c->fallback ? "reference kernel" : "pool kernel");
+            test_failures++;
+        }
+        if (yf && yr) {
+            CHECK(yf->rank == yr->rank &&
+                  memcmp(yf->dims, yr->dims, sizeof yf->dims[0] * (size_t)yr->rank) == 0);
+            size_t ne = onnxq_tensor_nbytes(yr) / sizeof(float), bad = 0;
+            CHECK(onnxq_tensor_nbytes(yf) == ne * sizeof(float) && ne > 0);
+            const float *a = yf->data, *b = yr->data;
+            for (size_t k = 0; k < ne && onnxq_tensor_nbytes(yf) == ne * 4; k++)
+                if (!same_float(a[k], b[k]) && bad++ < 3)
+                    fprintf(stderr, "%s: element %zu: fast %.9g, reference "
+                            "%.9g\n", c->name, k, a[k], b[k]);
+            if (bad)
+                test_failures++;
+        }
+        onnxq_tensors_free(yf, nf);
+        onnxq_tensors_free(yr, nr);
+    }
+    onnxq_session_destroy(fast);
+    onnxq_session_destroy(ref);
+    onnxq_model_destroy(m);
+    free(data);
+}
+
+/* ReduceMean (pool.c): one contiguous block of axes, bit for bit. */
+typedef struct rcase {
+    const char *name;
+    int opset, rank;
+    int64_t x[4];
+    int n_axes;               /* -1: attribute absent (all axes) */
+    int64_t axes[3];
+    int keepdims;
+    int fallback;
+} rcase;
+
+static const rcase rcases[] = {
+    {"mean_middle_axis_keep", 13, 3, {1, 300, 80}, 1, {1}, 1, 0},
+    {"mean_last_axis_drop", 13, 3, {2, 96, 38}, 1, {-1}, 0, 0},
+    {"mean_two_axes_4d", 13, 4, {2, 3, 5, 7}, 2, {2, 1}, 1, 0},
+    {"mean_all_axes", 11, 3, {3, 4, 5}, -1, {0}, 0, 0},
+    {"mean_first_axis", 13, 2, {9, 33}, 1, {0}, 1, 0},
+    {"mean_split_axes_falls_back", 13, 3, {3, 4, 5}, 2, {0, 2}, 1, 1},
+};
+
+static void run_rcase(const rcase *c, int threads)
+{
+    Onnx__ModelProto *p = onnxq_build_model(c->opset);
+    onnxq_build_input(p->graph, "x", F32, c->rank, c->x, NULL);
+    const char *ins[] = {"x"}, *outs[] = {"y"};
+    Onnx__NodeProto *n = onnxq_build_node(p->graph, "ReduceMean", c->name, ins,
+                                          1, outs, 1);
+    if (c->n_axes >= 0)
+        onnxq_build_attr_ints(n, "axes", c->axes, (size_t)c->n_axes);
+    onnxq_build_attr_int(n, "keepdims", c->keepdims);
+    onnxq_build_output(p->graph, "y", F32, -1, NULL, NULL);
+    onnxq_model *m = NULL;
+    CHECK(onnxq_model_wrap(p, NULL, &m, NULL) == ONNXQ_OK);
+    size_t ne = 1;
+    for (int d = 0; d < c->rank; d++)
+        ne *= (size_t)c->x[d];
+    float *data = malloc(ne * sizeof *data);
+    vfill(data, ne);
+    onnxq_tensor in = {F32, c->rank, {0}, data};
+    memcpy(in.dims, c->x, sizeof c->x);
+    onnxq_session *fast = session(m, 0, threads), *ref = session(m, 1, threads);
+    for (int rep = 0; fast && ref && rep < 2; rep++) {
+        onnxq_tensor *yf = NULL, *yr = NULL;
+        size_t nf = 0, nr = 0;
+        oq_pool_stats s0 = oq_pool_stats_get();
+        CHECK(onnxq_session_run(fast, &in, 1, &yf, &nf, NULL) == ONNXQ_OK);
+        oq_pool_stats s1 = oq_pool_stats_get();
+        CHECK(onnxq_session_run(ref, &in, 1, &yr, &nr, NULL) == ONNXQ_OK);
+        if (s1.fast_runs - s0.fast_runs != (size_t)!c->fallback ||
+            s1.fallback_runs - s0.fallback_runs != (size_t)c->fallback) {
+            fprintf(stderr, "%s: expected the %s\n", c->name,
+                    c->fallback ? "reference kernel" : "fast kernel");
+            test_failures++;
+        }
+        if (yf && yr) {
+            size_t bytes = onnxq_tensor_nbytes(yr);
+            CHECK(yf->rank == yr->rank &&
+                  memcmp(yf->dims, yr->dims, sizeof yf->dims[0] * (size_t)yr->rank) == 0);
+            CHECK(onnxq_tensor_nbytes(yf) == bytes);
+            const float *a = yf->data, *b = yr->data;
+            size_t bad = 0;
+            for (size_t k = 0; k < bytes / 4 && onnxq_tensor_nbytes(yf) == bytes; k++)
+                if (!same_float(a[k], b[k]) && bad++ < 3)
+                    fprintf(stderr, "%s: element %zu: fast %.9g, reference "
+                            "%.9g\n", c->name, k, a[k], b[k]);
+            if (bad)
+                test_failures++;
+        }
+        onnxq_tensors_free(yf, nf);
+        onnxq_tensors_free(yr, nr);
+    }
+    onnxq_session_destroy(fast);
+    onnxq_session_destroy(ref);
+    onnxq_model_destroy(m);
+    free(data);
+}
+
+/* ---- blocked hand-off between oneDNN convolutions (exec.c, dnnl_conv.c) ----
+ * Small graphs of Convs and other ops.  Each runs three ways: fast with the
+ * blocked hand-off, fast without it (the plain hand-off: the same
+ * primitives, so the same bits), and reference only (within the Conv
+ * tolerance).  blocked_in counts, per run, the Convs whose X came blocked
+ * from another Conv: it shows where the hand-off happened, and where it
+ * must not (a graph output, a reader that is not a Conv, channels that are
+ * not a multiple of the block). */
+
+typedef struct bnode {
+    const char *op;           /* Conv, or any op on same-shaped inputs */
+    const char *in[3];        /* "#V": a scalar float constant of value V;
+                                 BatchNormalization: X only, random
+                                 parameters made here */
+    const char *out;
+    int64_t cout, k[2], pad, stride; /* Conv: W [cout, C of in[0], k], B */
+    const char *auto_pad;
+} bnode;
+
+typedef struct bcase {
+    const char *name;
+    int64_t x[4];
+    bnode nodes[10];
+    const char *outputs[2];
+    size_t blocked_in;        /* expected per run on AVX2 (block of 8) */
+    const char *fused_away;   /* an op the fast session must not run */
+} bcase;
+
+#define BCONV(i, o, co, kh, kw, pd) {"Conv", {i}, o, co, {kh, kw}, pd, 1, NULL}
+static const bcase bcases[] = {
+    {.name = "conv_conv_conv", .x = {1, 3, 11, 13},
+     .nodes = {BCONV("x", "a", 16, 3, 3, 1), {"Relu", {"a"}, "ar"},
+               BCONV("ar", "b", 16, 3, 3, 1), BCONV("b", "y", 8, 1, 1, 0)},
+     .outputs = {"y"}, .blocked_in = 2},
+    {.name = "residual_add_relu", .x = {1, 3, 10, 9},
+     .nodes = {BCONV("x", "a", 16, 3, 3, 1), {"Relu", {"a"}, "ar"},
+               BCONV("ar", "b", 16, 3, 3, 1), {"Add", {"b", "ar"}, "c"},
+               {"Relu", {"c"}, "cr"}, BCONV("cr", "y", 8, 3, 3, 1)},
+     .outputs = {"y"}, .blocked_in = 2},
+    {.name = "conv_read_by_sigmoid", .x = {1, 3, 9, 9},
+     .nodes = {BCONV("x", "a", 16, 3, 3, 1), BCONV("a", "b", 16, 3, 3, 1),
+               {"Sigmoid", {"a"}, "s"}, {"Mul", {"b", "s"}, "y"}},
+     .outputs = {"y"}, .blocked_in = 0},
+    {.name = "graph_output_mid_chain", .x = {1, 3, 9, 12},
+     .nodes = {BCONV("x", "a", 8, 3, 3, 1), BCONV("a", "b", 16, 3, 3, 1),
+               BCONV("b", "y", 16, 1, 1, 0)},
+     .outputs = {"y", "a"}, .blocked_in = 1},
+    {.name = "channels_12_not_blocked", .x = {1, 3, 9, 9},
+     .nodes = {BCONV("x", "a", 12, 3, 3, 1), BCONV("a", "y", 16, 3, 3, 1)},
+     .outputs = {"y"}, .blocked_in = 0},
+    /* z [1,16,1,W] from a Conv: fusion planned, Z broadcasts at run time,
+     * so Conv and Add run as themselves and Add reads z made plain again */
+    {.name = "blocked_z_fusion_not_fitting", .x = {1, 3, 5, 8},
+     .nodes = {BCONV("x", "z", 16, 5, 1, 0), BCONV("x", "b", 16, 3, 3, 1),
+               {"Add", {"b", "z"}, "c"}, BCONV("c", "y", 8, 1, 1, 0)},
+     .outputs = {"y"}, .blocked_in = 0},
+    /* SAME_UPPER with stride 3 over a 1x1 kernel pads by -1: oneDNN hands
+     * the second Conv to the reference, which must get a plain X */
+    /* Conv -> Mul(s) -> Add(b) -> hard-swish chain: one FusedConv with the
+     * epilogue post-ops, its output handed blocked to the next Conv */
+    {.name = "affine_hswish_epilogue", .x = {1, 3, 9, 10},
+     .nodes = {BCONV("x", "a", 16, 3, 3, 1), {"Mul", {"a", "#0.75"}, "m"},
+               {"Add", {"m", "#-0.125"}, "p"}, {"Add", {"p", "#3"}, "q"},
+               {"Clip", {"q", "#0", "#6"}, "c"}, {"Mul", {"p", "c"}, "r"},
+               {"Div", {"r", "#6"}, "h"}, BCONV("h", "y", 8, 1, 1, 0)},
+     .outputs = {"y"}, .blocked_in = 1, .fused_away = "Div"},
+    /* ... and a second affine after the hard-swish: its Mul becomes the
+     * hardswish post-op's scale, its Add stays a node (oneDNN 2.6 computes
+     * an eltwise post-op after hardswish wrong), so y is not handed blocked */
+    {.name = "affine_hswish_affine_epilogue", .x = {1, 3, 9, 10},
+     .nodes = {BCONV("x", "a", 16, 3, 3, 1), {"Mul", {"a", "#0.75"}, "m"},
+               {"Add", {"m", "#-0.125"}, "p"}, {"Add", {"p", "#3"}, "q"},
+               {"Clip", {"q", "#0", "#6"}, "c"}, {"Mul", {"p", "c"}, "r"},
+               {"Div", {"r", "#6"}, "h"}, {"Mul", {"h", "#1.25"}, "h2"},
+               {"Add", {"h2", "#0.5"}, "h3"}, BCONV("h3", "y", 8, 1, 1, 0)},
+     .outputs = {"y"}, .blocked_in = 0, .fused_away = "Div"},
+    {.name = "affine_hswish_scale_only", .x = {1, 3, 9, 10},
+     .nodes = {BCONV("x", "a", 16, 3, 3, 1), {"Mul", {"a", "#0.75"}, "m"},
+               {"Add", {"m", "#-0.125"}, "p"}, {"Add", {"p", "#3"}, "q"},
+               {"Clip", {"q", "#0", "#6"}, "c"}, {"Mul", {"p", "c"}, "r"},
+               {"Div", {"r", "#6"}, "h"}, {"Mul", {"h", "#1.25"}, "h2"}},
+     .outputs = {"h2"}, .blocked_in = 0, .fused_away = "Div"},
+    /* the same epilogue on a Conv oneDNN hands back (negative SAME pads):
+     * the reference FusedConv, then the epilogue in C */
+    {.name = "affine_epilogue_fallback", .x = {1, 3, 8, 8},
+     .nodes = {BCONV("x", "a", 16, 3, 3, 1),
+               {"Conv", {"a"}, "b", 8, {1, 1}, 0, 3, "SAME_UPPER"},
+               {"Mul", {"b", "#1.5"}, "m"}, {"Add", {"m", "#0.25"}, "y"}},
+     .outputs = {"y"}, .blocked_in = 0, .fused_away = "Mul"},
+    /* Conv + BatchNormalization, folded into the weights (+ Relu) */
+    {.name = "conv_bn_relu_conv", .x = {1, 3, 9, 11},
+     .nodes = {BCONV("x", "a", 16, 3, 3, 1), {"BatchNormalization", {"a"}, "b"},
+               {"Relu", {"b"}, "r"}, BCONV("r", "y", 8, 1, 1, 0)},
+     .outputs = {"y"}, .blocked_in = 1, .fused_away = "BatchNormalization"},
+    {.name = "conv_bn_hswish_conv", .x = {1, 3, 9, 11},
+     .nodes = {BCONV("x", "a", 16, 3, 3, 1), {"BatchNormalization", {"a"}, "b"},
+               {"Add", {"b", "#3"}, "q"}, {"Clip", {"q", "#0", "#6"}, "c"},
+               {"Mul", {"b", "c"}, "r"}, {"Div", {"r", "#6"}, "h"},
+               BCONV("h", "y", 8, 3, 3, 1)},
+     .outputs = {"y"}, .blocked_in = 1, .fused_away = "BatchNormalization"},
+    {.name = "conv_bn_residual_relu", .x = {1, 3, 8, 9},
+     .nodes = {BCONV("x", "a", 16, 3, 3, 1), {"Relu", {"a"}, "ar"},
+               BCONV("ar", "b", 16, 3, 3, 1), {"BatchNormalization", {"b"}, "n"},
+               {"Add", {"n", "ar"}, "c"}, {"Relu", {"c"}, "cr"},
+               BCONV("cr", "y", 8, 1, 1, 0)},
+     .outputs = {"y"}, .blocked_in = 2, .fused_away = "BatchNormalization"},
+    /* the folded node handed to the reference FusedConv (negative pads) */
+    {.name = "conv_bn_fallback", .x = {1, 3, 8, 8},
+     .nodes = {BCONV("x", "a", 16, 3, 3, 1),
+               {"Conv", {"a"}, "b", 8, {1, 1}, 0, 3, "SAME_UPPER"},
+               {"BatchNormalization", {"b"}, "y"}},
+     .outputs = {"y"}, .blocked_in = 0, .fused_away = "BatchNormalization"},
+    {.name = "blocked_x_into_fallback", .x = {1, 3, 8, 8},
+     .nodes = {BCONV("x", "a", 16, 3, 3, 1),
+               {"Conv", {"a"}, "y", 8, {1, 1}, 0, 3, "SAME_UPPER"}},
+     .outputs = {"y"}, .blocked_in = 0},
+};
+
+static onnxq_model *bbuild(const bcase *c)
+{
+    Onnx__ModelProto *p = onnxq_build_model(13);
+    onnxq_build_input(p->graph, "x", F32, 4, c->x, NULL);
+    const char *names[16];
+    int64_t chans[16];
+    size_t nv = 0;
+    names[nv] = "x";
+    chans[nv++] = c->x[1];
+    for (size_t i = 0; i < 10 && c->nodes[i].op; i++) {
+        const bnode *b = &c->nodes[i];
+        int64_t cin = 0;
+        for (size_t v = 0; v < nv; v++)
+            if (strcmp(names[v], b->in[0]) == 0)
+                cin = chans[v];
+        const char *outs[] = {b->out};
+        if (strcmp(b->op, "Conv") == 0) {
+            static char wn[10][8], bn[10][8];
+            snprintf(wn[i], sizeof wn[i], "w%zu", i);
+            snprintf(bn[i], sizeof bn[i], "b%zu", i);
+            int64_t wd[4] = {b->cout, cin, b->k[0], b->k[1]}, bd[1] = {b->cout};
+            size_t nw = (size_t)(wd[0] * wd[1] * wd[2] * wd[3]);
+            float *w = malloc(nw * sizeof *w), *bias = malloc(sizeof(float) * (size_t)b->cout);
+            for (size_t k = 0; k < nw; k++)
+                w[k] = frand() / (float)(cin * b->k[0] * b->k[1]);
+            for (int64_t k = 0; k < b->cout; k++)
+                bias[k] = frand();
+            onnxq_build_initializer(p->graph, wn[i], F32, 4, wd, w);
+            onnxq_build_initializer(p->graph, bn[i], F32, 1, bd, bias);
+            free(w);
+            free(bias);
+            const char *ins[] = {b->in[0], wn[i], bn[i]};
+            Onnx__NodeProto *n = onnxq_build_node(p->graph, "Conv", b->out, ins, 3,
+                                                  outs, 1);
+            onnxq_build_attr_ints(n, "kernel_shape", b->k, 2);
+            if (b->auto_pad) {
+                onnxq_build_attr_string(n, "auto_pad", b->auto_pad);
+            } else {
+                int64_t pads[4] = {b->pad, b->pad, b->pad, b->pad};
+                onnxq_build_attr_ints(n, "pads", pads, 4);
+            }
+            int64_t st[2] = {b->stride, b->stride};
+            onnxq_build_attr_ints(n, "strides", st, 2);
+            cin = b->cout;
+        } else if (strcmp(b->op, "BatchNormalization") == 0) {
+            static char pn[10][4][8];
+            const char *ins[5] = {b->in[0]};
+            int64_t pd[1] = {cin};
+            float *v = malloc(sizeof(float) * (size_t)cin);
+            for (int k = 0; k < 4; k++) {
+                for (int64_t c2 = 0; c2 < cin; c2++)
+                    v[c2] = k == 3 ? fabsf(frand()) + 0.1f : frand();
+                snprintf(pn[i][k], sizeof pn[i][k], "bn%zu_%d", i, k);
+                onnxq_build_initializer(p->graph, pn[i][k], F32, 1, pd, v);
+                ins[k + 1] = pn[i][k];
+            }
+            free(v);
+            onnxq_build_node(p->graph, b->op, b->out, ins, 5, outs, 1);
+        } else {
+            static char cn[10][3][8];
+            const char *ins[3];
+            size_t ni = 0;
+            for (; ni < 3 && b->in[ni]; ni++) {
+                ins[ni] = b->in[ni];
+                if (b->in[ni][0] != '#')
+                    continue;
+                float v = strtof(b->in[ni] + 1, NULL);
+                snprintf(cn[i][ni], sizeof cn[i][ni], "c%zu_%zu", i, ni);
+                onnxq_build_initializer(p->graph, cn[i][ni], F32, 0, NULL, &v);
+                ins[ni] = cn[i][ni];
+            }
+            onnxq_build_node(p->graph, b->op, b->out, ins, ni, outs, 1);
+        }
+        names[nv] = b->out;
+        chans[nv++] = cin;
+    }
+    for (size_t i = 0; i < 2 && c->outputs[i]; i++)
+        onnxq_build_output(p->graph, c->outputs[i], F32, -1, NULL, NULL);
+    onnxq_model *m = NULL;
+    CHECK(onnxq_model_wrap(p, NULL, &m, NULL) == ONNXQ_OK);
+    return m;
+}
+
+static void run_bcase(const bcase *c, int threads)
+{
+    onnxq_model *m = bbuild(c);
+    onnxq_session_options o;
+    onnxq_session_options_init(&o);
+    o.n_threads = threads;
+    o.profile = 1;
+    onnxq_session *fast = NULL, *ref = session(m, 1, threads);
+    CHECK(onnxq_session_create(m, &o, &fast, NULL) == ONNXQ_OK);
+    oq_dnnl_set_blocked_handoff(0);
+    onnxq_session *plain = session(m, 0, threads);
+    oq_dnnl_set_blocked_handoff(1);
+    size_t n = (size_t)(c->x[0] * c->x[1] * c->x[2] * c->x[3]);
+    float *data = malloc(n * sizeof *data);
+    for (size_t k = 0; k < n; k++)
+        data[k] = frand();
+    onnxq_tensor in = {F32, 4, {0}, data};
+    memcpy(in.dims, c->x, sizeof c->x);
+    for (int rep = 0; fast && ref && plain && rep < 2; rep++) {
+        onnxq_tensor *yf = NULL, *yp = NULL, *yr = NULL;
+        size_t nf = 0, np = 0, nr = 0;
+        onnxq_error err;
+        oq_dnnl_stats s0 = oq_dnnl_stats_get();
+        CHECK(onnxq_session_run(fast, &in, 1, &yf, &nf, &err) == ONNXQ_OK);
+        oq_dnnl_stats s1 = oq_dnnl_stats_get();
+        CHECK(onnxq_session_run(plain, &in, 1, &yp, &np, &err) == ONNXQ_OK);
+        oq_dnnl_stats s2 = oq_dnnl_stats_get();
+        CHECK(onnxq_session_run(ref, &in, 1, &yr, &nr, &err) == ONNXQ_OK);
+        if (s1.blocked_in - s0.blocked_in != c->blocked_in) {
+            fprintf(stderr, "%s: %zu blocked hand-offs, expected %zu\n",
+                    c->name, s1.blocked_in - s0.blocked_in, c->blocked_in);
+            test_failures++;
+        }
+        CHECK(s2.blocked_in == s1.blocked_in);
+        /* fewer activation reorders with the hand-off, never more */
+        CHECK(s1.layout_reorders - s0.layout_reorders <=
+              s2.layout_reorders - s1.layout_reorders);
+        for (size_t o = 0; yf && yp && yr && o < nf && o < np && o < nr; o++) {
+            size_t bytes = onnxq_tensor_nbytes(&yr[o]);
+            CHECK(onnxq_tensor_nbytes(&yf[o]) == bytes &&
+                  onnxq_tensor_nbytes(&yp[o]) == bytes && bytes > 0);
+            if (onnxq_tensor_nbytes(&yf[o]) != bytes ||
+                onnxq_tensor_nbytes(&yp[o]) != bytes)
+                continue;
+            if (memcmp(yf[o].data, yp[o].data, bytes) != 0) {
+                fprintf(stderr, "%s: output %zu differs from the plain "
+                        "hand-off's\n", c->name, o);
+                test_failures++;
+            }
+            const float *a = yf[o].data, *r = yr[o].data;
+            float mx = 0, worst = 0;
+            for (size_t k = 0; k < bytes / 4; k++) {
+                if (fabsf(r[k]) > mx)
+                    mx = fabsf(r[k]);
+                if (fabsf(a[k] - r[k]) > worst)
+                    worst = fabsf(a[k] - r[k]);
+            }
+            if (!(worst <= 1e-4f * (1 + mx))) {
+                fprintf(stderr, "%s: output %zu off the reference by %g "
+                        "(max %g)\n", c->name, o, worst, mx);
+                test_failures++;
+            }
+        }
+        onnxq_tensors_free(yf, nf);
+        onnxq_tensors_free(yp, np);
+        onnxq_tensors_free(yr, nr);
+    }
+    if (fast && c->fused_away && ran_op(fast, c->fused_away)) {
+        fprintf(stderr, "%s: %s ran, not fused\n", c->name, c->fused_away);
+        test_failures++;
+    }
+    onnxq_session_destroy(fast);
+    onnxq_session_destroy(plain);
+    onnxq_session_destroy(ref);
+    onnxq_model_destroy(m);
+    free(data);
+}
+
 int main(void)
 {
     size_t n = sizeof cases / sizeof *cases;
@@ -1114,9 +1640,38 @@ int main(void)
                 fprintf(stderr, "  ^ vec case %s, %d thread(s)\n",
                         vcases[i].name, threads);
         }
+    size_t np = sizeof pcases / sizeof *pcases;
+    for (int threads = 1; threads <= 2; threads++)
+        for (size_t i = 0; i < np; i++) {
+            int before = test_failures;
+            run_pcase(&pcases[i], threads);
+            if (test_failures != before)
+                fprintf(stderr, "  ^ pool case %s, %d thread(s)\n",
+                        pcases[i].name, threads);
+        }
+    size_t nr = sizeof rcases / sizeof *rcases;
+    for (int threads = 1; threads <= 2; threads++)
+        for (size_t i = 0; i < nr; i++) {
+            int before = test_failures;
+            run_rcase(&rcases[i], threads);
+            if (test_failures != before)
+                fprintf(stderr, "  ^ ReduceMean case %s, %d thread(s)\n",
+                        rcases[i].name, threads);
+        }
+    size_t nb = sizeof bcases / sizeof *bcases;
+    for (int threads = 1; threads <= 2; threads++)
+        for (size_t i = 0; i < nb; i++) {
+            int before = test_failures;
+            run_bcase(&bcases[i], threads);
+            if (test_failures != before)
+                fprintf(stderr, "  ^ blocked case %s, %d thread(s)\n",
+                        bcases[i].name, threads);
+        }
     run_executor_cases();
     run_fusion_cases();
     run_chain_cases();
-    printf("%zu oneDNN cases, %zu vec cases x 2 thread counts\n", n, nv);
+    printf("%zu oneDNN cases, %zu vec cases, %zu pool cases, %zu ReduceMean "
+           "cases, %zu blocked hand-off cases x 2 thread counts\n", n, nv, np,
+           nr, nb);
     return TEST_RESULT();
 }

@@ -28,8 +28,16 @@ enum {
     I32 = ONNX__TENSOR_PROTO__DATA_TYPE__INT32,
 };
 enum { QCONV, CONVI, QCONV_MS, QMM, MMI, MMTF, DQMM, QGEMM };
-/* data fill: random, or extremes (x at one end, w at one end) */
-enum { RANDOM, XMAX_WMIN, XMAX_WMAX, XMIN_WMIN, XMIN_WMAX };
+/* data fill: random, or extremes (x at one end, w at one end); W7: random
+ * x, weights - zero point in [-64, 63] (reduce-range weights: pair safe for
+ * vpmaddubsw); XMAX_W7MIN: x at its top, weights - zero point all -64;
+ * XMAX_WEDGE / XMAX_WOVER: x at its top, weights - zero point 64 except
+ * the first pair of channel 0, which is (127, 1) — exactly pair safe,
+ * 255 * 128 — or (127, 2), one step over: the int16 kernel must take it */
+enum { RANDOM, XMAX_WMIN, XMAX_WMAX, XMIN_WMIN, XMIN_WMAX, W7, XMAX_W7MIN,
+       XMAX_WEDGE, XMAX_WOVER };
+/* which convolution kernel a case must take (checked with int8_stats) */
+enum { PATH_ANY, PATH_ROWS16, PATH_ROWS8, PATH_NO_ROWS };
 
 typedef struct qcase {
     const char *name;
@@ -48,6 +56,7 @@ typedef struct qcase {
     int trans_a, trans_b;
     int no_y_scale;          /* QGemm float output */
     int weights_input;       /* W is a graph input: the reference must run */
+    int path;                /* PATH_*: the convolution kernel expected */
 } qcase;
 
 #define X4(...) 4, {__VA_ARGS__}
@@ -57,103 +66,174 @@ typedef struct qcase {
 static const qcase cases[] = {
     /* ---- QLinearConv */
     {"qconv_3x3_u8s8", QCONV, U8, S8, U8, X4(1, 8, 9, 9), {16, 8, 3, 3}, 0,
-     {0}, {0}, {1, 1, 1, 1}, NULL, 0, RANDOM, 128, 0, 128, 1, 0, 0, 0, 0},
+     {0}, {0}, {1, 1, 1, 1}, NULL, 0, RANDOM, 128, 0, 128, 1, 0, 0, 0, 0, PATH_ANY},
     {"qconv_odd_channels", QCONV, U8, S8, U8, X4(2, 3, 7, 5), {5, 3, 3, 3}, 0,
-     {0}, {0}, {0}, NULL, 1, RANDOM, 7, 0, 200, 1, 0, 0, 0, 0},
+     {0}, {0}, {0}, NULL, 1, RANDOM, 7, 0, 200, 1, 0, 0, 0, 0, PATH_ANY},
     {"qconv_tile_edges_m6_p16", QCONV, S8, S8, S8, X4(1, 4, 4, 4), {6, 4, 1, 1},
-     0, {0}, {0}, {0}, NULL, 1, RANDOM, -5, 3, 1, 1, 0, 0, 0, 0},
+     0, {0}, {0}, {0}, NULL, 1, RANDOM, -5, 3, 1, 1, 0, 0, 0, 0, PATH_ANY},
     {"qconv_tile_edges_m7_p17", QCONV, U8, U8, U8, X4(1, 5, 17, 1),
-     {7, 5, 1, 1}, 0, {0}, {0}, {0}, NULL, 1, RANDOM, 0, 255, 0, 0, 0, 0, 0, 0},
+     {7, 5, 1, 1}, 0, {0}, {0}, {0}, NULL, 1, RANDOM, 0, 255, 0, 0, 0, 0, 0, 0, PATH_ANY},
     {"qconv_stride2_pad", QCONV, U8, S8, U8, X4(1, 6, 11, 10), {9, 6, 3, 3}, 0,
-     {2, 2}, {0}, {1, 0, 1, 1}, NULL, 1, RANDOM, 99, 0, 17, 1, 0, 0, 0, 0},
+     {2, 2}, {0}, {1, 0, 1, 1}, NULL, 1, RANDOM, 99, 0, 17, 1, 0, 0, 0, 0, PATH_ANY},
     {"qconv_dilation", QCONV, U8, S8, U8, X4(1, 4, 12, 12), {8, 4, 3, 3}, 0,
-     {1, 1}, {2, 3}, {2, 3, 2, 3}, NULL, 0, RANDOM, 30, 0, 128, 0, 0, 0, 0, 0},
+     {1, 1}, {2, 3}, {2, 3, 2, 3}, NULL, 0, RANDOM, 30, 0, 128, 0, 0, 0, 0, 0, PATH_ANY},
     {"qconv_same_upper_stride", QCONV, U8, S8, U8, X4(1, 3, 10, 9),
      {4, 3, 4, 3}, 0, {2, 3}, {0}, {0}, "SAME_UPPER", 1, RANDOM, 10, 0, 5, 1, 0,
-     0, 0, 0},
+     0, 0, 0, PATH_ANY},
     {"qconv_same_lower", QCONV, S8, S8, U8, X4(1, 3, 8, 8), {4, 3, 2, 2}, 0, {0},
-     {0}, {0}, "SAME_LOWER", 0, RANDOM, -128, 0, 0, 0, 0, 0, 0, 0},
+     {0}, {0}, "SAME_LOWER", 0, RANDOM, -128, 0, 0, 0, 0, 0, 0, 0, PATH_ANY},
     {"qconv_groups", QCONV, U8, S8, U8, X4(2, 8, 6, 6), {12, 2, 3, 3}, 4, {0},
-     {0}, {1, 1, 1, 1}, NULL, 1, RANDOM, 128, 0, 100, 1, 0, 0, 0, 0},
+     {0}, {1, 1, 1, 1}, NULL, 1, RANDOM, 128, 0, 100, 1, 0, 0, 0, 0, PATH_ANY},
     {"qconv_depthwise", QCONV, U8, S8, U8, X4(1, 16, 13, 11), {16, 1, 3, 3}, 16,
-     {1, 1}, {0}, {1, 1, 1, 1}, NULL, 1, RANDOM, 3, 0, 128, 1, 0, 0, 0, 0},
+     {1, 1}, {0}, {1, 1, 1, 1}, NULL, 1, RANDOM, 3, 0, 128, 1, 0, 0, 0, 0, PATH_ANY},
     {"qconv_depthwise_stride2", QCONV, S8, S8, S8, X4(1, 5, 12, 9),
      {5, 1, 5, 5}, 5, {2, 2}, {0}, {2, 2, 1, 2}, NULL, 1, RANDOM, -1, 0, 0, 1, 0,
-     0, 0, 0},
+     0, 0, 0, PATH_ANY},
     {"qconv_depthwise_multiplier", QCONV, U8, U8, U8, X4(1, 3, 7, 7),
      {6, 1, 3, 3}, 3, {1, 2}, {2, 1}, {2, 1, 2, 1}, NULL, 1, RANDOM, 255, 0, 0,
-     1, 0, 0, 0, 0},
+     1, 0, 0, 0, 0, PATH_ANY},
     {"qconv_1d", QCONV, U8, S8, U8, X3(2, 5, 21), {7, 5, 3}, 0, {2}, {1},
-     {1, 2}, NULL, 1, RANDOM, 1, 0, 50, 1, 0, 0, 0, 0},
+     {1, 2}, NULL, 1, RANDOM, 1, 0, 50, 1, 0, 0, 0, 0, PATH_ANY},
     {"qconv_pointwise_big", QCONV, U8, S8, U8, X4(1, 64, 20, 20),
      {32, 64, 1, 1}, 0, {0}, {0}, {0}, NULL, 1, RANDOM, 128, 0, 128, 1, 0, 0, 0,
-     0},
+     0, PATH_ANY},
     {"qconv_extreme_255x-128", QCONV, U8, S8, U8, X4(1, 64, 5, 5),
      {16, 64, 3, 3}, 0, {0}, {0}, {1, 1, 1, 1}, NULL, 0, XMAX_WMIN, 0, 0, 255,
-     0, 0, 0, 0, 0},
+     0, 0, 0, 0, 0, PATH_ANY},
     {"qconv_extreme_s8_-128x-128", QCONV, S8, S8, S8, X4(1, 64, 5, 5),
      {16, 64, 3, 3}, 0, {0}, {0}, {0}, NULL, 0, XMIN_WMIN, 127, -128, -128, 0, 0,
-     0, 0, 0},
+     0, 0, 0, PATH_ANY},
     {"qconv_u8_weights_zp255", QCONV, U8, U8, U8, X4(1, 32, 6, 6),
      {8, 32, 3, 3}, 0, {0}, {0}, {0}, NULL, 0, XMAX_WMIN, 0, 255, 0, 0, 0, 0, 0,
-     0},
+     0, PATH_ANY},
     {"qconv_ms_domain", QCONV_MS, U8, S8, U8, X4(1, 4, 6, 6), {4, 4, 3, 3}, 0,
-     {0}, {0}, {0}, NULL, 1, RANDOM, 128, 0, 128, 1, 0, 0, 0, 0},
+     {0}, {0}, {0}, NULL, 1, RANDOM, 128, 0, 128, 1, 0, 0, 0, 0, PATH_ANY},
     {"qconv_weights_input_fallback", QCONV, U8, S8, U8, X4(1, 4, 6, 6),
      {4, 4, 3, 3}, 0, {0}, {0}, {0}, NULL, 0, RANDOM, 128, 0, 128, 1, 0, 0, 0,
-     1},
+     1, PATH_ANY},
     {"qconv_one_input_channel", QCONV, U8, S8, U8, X4(2, 1, 9, 7),
      {5, 1, 3, 3}, 0, {1, 2}, {0}, {1, 1, 1, 1}, NULL, 1, RANDOM, 17, 0, 128, 1,
-     0, 0, 0, 0},
+     0, 0, 0, 0, PATH_ANY},
     {"qconv_odd_c_stride_dil_implicit", QCONV, S8, S8, U8, X4(1, 7, 13, 12),
      {19, 7, 3, 2}, 1, {2, 1}, {1, 2}, {0, 2, 1, 0}, NULL, 1, RANDOM, 5, 0, 9,
-     1, 0, 0, 0, 0},
+     1, 0, 0, 0, 0, PATH_ANY},
+    /* ---- stride-1 row kernels: u8 x s8 (pair-safe weights) and int16 */
+    {"qconv_rows8_3x3_perch", QCONV, U8, S8, U8, X4(1, 16, 19, 23),
+     {16, 16, 3, 3}, 0, {0}, {0}, {1, 1, 1, 1}, NULL, 1, W7, 128, 0, 128, 1, 0,
+     0, 0, 0, PATH_ROWS8},
+    {"qconv_rows8_odd_c5_m7_batch", QCONV, U8, S8, U8, X4(2, 5, 9, 11),
+     {7, 5, 3, 3}, 0, {0}, {0}, {1, 0, 2, 1}, NULL, 1, W7, 7, 0, 200, 1, 0, 0,
+     0, 0, PATH_ROWS8},
+    {"qconv_rows8_s8_activations", QCONV, S8, S8, S8, X4(1, 6, 10, 7),
+     {9, 6, 3, 3}, 0, {0}, {0}, {1, 1, 1, 1}, NULL, 0, W7, -3, 0, 5, 1, 0, 0, 0,
+     0, PATH_ROWS8},
+    {"qconv_rows8_u8_weights_perch_zp", QCONV, U8, U8, U8, X4(1, 8, 8, 8),
+     {6, 8, 3, 3}, 0, {0}, {0}, {0}, NULL, 1, W7, 128, 128, 0, 1, 0, 0, 0, 0,
+     PATH_ROWS8},
+    {"qconv_rows8_dilation_same", QCONV, U8, S8, U8, X4(1, 4, 12, 12),
+     {8, 4, 3, 3}, 0, {1, 1}, {2, 2}, {0}, "SAME_UPPER", 1, W7, 30, 0, 128, 0,
+     0, 0, 0, 0, PATH_ROWS8},
+    {"qconv_rows8_1d", QCONV, U8, S8, U8, X3(2, 6, 33), {5, 6, 5}, 0, {1}, {2},
+     {2, 3}, NULL, 1, W7, 1, 0, 50, 1, 0, 0, 0, 0, PATH_ROWS8},
+    {"qconv_rows8_pointwise_m13", QCONV, U8, S8, U8, X4(1, 24, 7, 9),
+     {13, 24, 1, 1}, 0, {0}, {0}, {0}, NULL, 1, W7, 128, 0, 128, 1, 0, 0, 0, 0,
+     PATH_ROWS8},
+    {"qconv_rows8_extreme_255x-64", QCONV, U8, S8, U8, X4(1, 64, 5, 5),
+     {16, 64, 3, 3}, 0, {0}, {0}, {1, 1, 1, 1}, NULL, 0, XMAX_W7MIN, 0, 0, 255,
+     0, 0, 0, 0, 0, PATH_ROWS8},
+    {"qconv_rows8_pair_edge_127_1", QCONV, U8, S8, U8, X4(1, 8, 6, 5),
+     {4, 8, 3, 3}, 0, {0}, {0}, {1, 1, 1, 1}, NULL, 0, XMAX_WEDGE, 0, 0, 0, 0,
+     0, 0, 0, 0, PATH_ROWS8},
+    {"qconv_rows16_pair_over_127_2", QCONV, U8, S8, U8, X4(1, 8, 6, 5),
+     {4, 8, 3, 3}, 0, {0}, {0}, {1, 1, 1, 1}, NULL, 0, XMAX_WOVER, 0, 0, 0, 0,
+     0, 0, 0, 0, PATH_ROWS16},
+    {"qconv_rows16_full_range_weights", QCONV, U8, S8, U8, X4(1, 8, 9, 17),
+     {16, 8, 3, 3}, 0, {0}, {0}, {1, 1, 1, 1}, NULL, 1, RANDOM, 128, 0, 128, 1,
+     0, 0, 0, 0, PATH_ROWS16},
+    {"qconv_full_range_m64_channels_last", QCONV, U8, S8, U8, X4(1, 8, 6, 7),
+     {64, 8, 3, 3}, 0, {0}, {0}, {1, 1, 1, 1}, NULL, 1, RANDOM, 128, 0, 128, 1,
+     0, 0, 0, 0, PATH_NO_ROWS},
+    {"qconv_rows16_two_channels", QCONV, S8, S8, U8, X4(1, 2, 9, 7),
+     {5, 2, 3, 3}, 0, {0}, {0}, {1, 1, 1, 1}, NULL, 1, W7, 0, 0, 0, 1, 0, 0, 0,
+     0, PATH_ROWS16},
+    {"qconv_rows8_stride2", QCONV, U8, S8, U8, X4(1, 8, 11, 10),
+     {9, 8, 3, 3}, 0, {2, 2}, {0}, {1, 1, 1, 1}, NULL, 1, W7, 99, 0, 17, 1, 0,
+     0, 0, 0, PATH_ROWS8},
+    {"qconv_rows8_stride2x1_dil2_s8", QCONV, S8, S8, U8, X4(2, 7, 13, 12),
+     {6, 7, 3, 2}, 0, {2, 1}, {2, 2}, {2, 1, 1, 0}, NULL, 1, W7, 5, 0, 9, 1, 0,
+     0, 0, 0, PATH_ROWS8},
+    {"qconv_rows8_stride3_pads", QCONV, U8, S8, S8, X4(1, 12, 17, 16),
+     {10, 12, 5, 4}, 0, {3, 3}, {1, 1}, {2, 0, 1, 3}, NULL, 0, W7, 200, 0, -7,
+     1, 0, 0, 0, 0, PATH_ROWS8},
+    {"qconv_rows8_pointwise_stride2", QCONV, U8, S8, U8, X4(1, 16, 9, 7),
+     {32, 16, 1, 1}, 0, {2, 2}, {0}, {0}, NULL, 1, W7, 128, 0, 128, 1, 0, 0, 0,
+     0, PATH_ROWS8},
+    {"qconv_rows8_same_lower_stride2", QCONV, U8, U8, U8, X4(1, 5, 10, 9),
+     {4, 5, 4, 3}, 0, {2, 3}, {0}, {0}, "SAME_LOWER", 1, W7, 10, 128, 5, 1, 0,
+     0, 0, 0, PATH_ROWS8},
+    {"qconv_rows8_stride2_wide_s8_c6", QCONV, S8, S8, S8, X4(1, 6, 5, 75),
+     {8, 6, 3, 3}, 0, {2, 2}, {0}, {1, 1, 1, 1}, NULL, 1, W7, -20, 0, 3, 1, 0,
+     0, 0, 0, PATH_ROWS8},
+    {"qconv_rows8_stride2_wide_u8_pad0", QCONV, U8, S8, U8, X4(1, 4, 4, 70),
+     {5, 4, 1, 3}, 0, {2, 2}, {0}, {0}, NULL, 0, W7, 77, 0, 100, 1, 0, 0, 0, 0,
+     PATH_ROWS8},
+    {"qconv_stride2_full_range_not_rows", QCONV, U8, S8, U8, X4(1, 8, 11, 10),
+     {9, 8, 3, 3}, 0, {2, 2}, {0}, {1, 1, 1, 1}, NULL, 1, RANDOM, 99, 0, 17, 1,
+     0, 0, 0, 0, PATH_NO_ROWS},
+    {"convint_rows8_extreme", CONVI, U8, S8, 0, X4(1, 32, 5, 5),
+     {4, 32, 3, 3}, 0, {0}, {0}, {1, 1, 1, 1}, NULL, 0, XMAX_W7MIN, 0, 0, 0, 0,
+     0, 0, 0, 0, PATH_ROWS8},
+    {"convint_rows16_full_range", CONVI, U8, S8, 0, X4(2, 5, 7, 9),
+     {6, 5, 3, 3}, 0, {0}, {0}, {1, 1, 1, 1}, NULL, 1, RANDOM, 3, 0, 0, 0, 0, 0,
+     0, 0, PATH_ROWS16},
+    {"convint_rows8_s8_c3", CONVI, S8, S8, 0, X4(1, 3, 7, 9), {5, 3, 2, 2}, 0,
+     {0}, {0}, {0}, NULL, 1, W7, 100, 0, 0, 0, 0, 0, 0, 0, PATH_ROWS8},
     /* ---- ConvInteger */
     {"convint_u8u8", CONVI, U8, U8, 0, X4(1, 3, 9, 8), {5, 3, 3, 3}, 0, {2, 1},
-     {0}, {1, 1, 0, 0}, NULL, 0, RANDOM, 100, 200, 0, 0, 0, 0, 0, 0},
+     {0}, {1, 1, 0, 0}, NULL, 0, RANDOM, 100, 200, 0, 0, 0, 0, 0, 0, PATH_ANY},
     {"convint_s8s8_groups_perch_zp", CONVI, S8, S8, 0, X4(1, 6, 7, 7),
      {6, 3, 2, 2}, 2, {0}, {0}, {0}, NULL, 1, RANDOM, -128, 127, 0, 0, 0, 0, 0,
-     0},
+     0, PATH_ANY},
     {"convint_extreme", CONVI, U8, S8, 0, X4(1, 128, 3, 3), {3, 128, 3, 3}, 0,
-     {0}, {0}, {1, 1, 1, 1}, NULL, 0, XMAX_WMIN, 0, 0, 0, 0, 0, 0, 0, 0},
+     {0}, {0}, {1, 1, 1, 1}, NULL, 0, XMAX_WMIN, 0, 0, 0, 0, 0, 0, 0, 0, PATH_ANY},
     /* ---- QLinearMatMul (A [.., M, K] x B [K, N]) */
     {"qmm_u8s8_6x16", QMM, U8, S8, U8, X2(6, 32), {32, 16}, 0, {0}, {0}, {0},
-     NULL, 0, RANDOM, 128, 0, 128, 0, 0, 0, 0, 0},
+     NULL, 0, RANDOM, 128, 0, 128, 0, 0, 0, 0, 0, PATH_ANY},
     {"qmm_u8u8_odd_k_per_col", QMM, U8, U8, U8, X2(7, 33), {33, 17}, 0, {0},
-     {0}, {0}, NULL, 1, RANDOM, 3, 128, 250, 0, 0, 0, 0, 0},
+     {0}, {0}, NULL, 1, RANDOM, 3, 128, 250, 0, 0, 0, 0, 0, PATH_ANY},
     {"qmm_s8s8_batched", QMM, S8, S8, S8, X3(3, 5, 19), {19, 40}, 0, {0}, {0},
-     {0}, NULL, 1, RANDOM, -7, 0, 5, 0, 0, 0, 0, 0},
+     {0}, NULL, 1, RANDOM, -7, 0, 5, 0, 0, 0, 0, 0, PATH_ANY},
     {"qmm_1d_a", QMM, U8, S8, U8, 1, {31}, {31, 9}, 0, {0}, {0}, {0}, NULL, 0,
-     RANDOM, 0, 0, 0, 0, 0, 0, 0, 0},
+     RANDOM, 0, 0, 0, 0, 0, 0, 0, 0, PATH_ANY},
     {"qmm_extreme_long_k", QMM, U8, S8, U8, X2(5, 1024), {1024, 18}, 0, {0},
-     {0}, {0}, NULL, 0, XMAX_WMIN, 0, 0, 255, 0, 0, 0, 0, 0},
+     {0}, {0}, NULL, 0, XMAX_WMIN, 0, 0, 255, 0, 0, 0, 0, 0, PATH_ANY},
     {"qmm_big", QMM, U8, S8, U8, X2(100, 256), {256, 100}, 0, {0}, {0}, {0},
-     NULL, 1, RANDOM, 128, 0, 128, 0, 0, 0, 0, 0},
+     NULL, 1, RANDOM, 128, 0, 128, 0, 0, 0, 0, 0, PATH_ANY},
     /* ---- MatMulInteger */
     {"mmi_u8u8_zp_extremes", MMI, U8, U8, 0, X2(9, 20), {20, 23}, 0, {0}, {0},
-     {0}, NULL, 1, RANDOM, 255, 0, 0, 0, 0, 0, 0, 0},
+     {0}, NULL, 1, RANDOM, 255, 0, 0, 0, 0, 0, 0, 0, PATH_ANY},
     {"mmi_s8u8", MMI, S8, U8, 0, X3(2, 4, 11), {11, 3}, 0, {0}, {0}, {0}, NULL,
-     0, RANDOM, -128, 255, 0, 0, 0, 0, 0, 0},
+     0, RANDOM, -128, 255, 0, 0, 0, 0, 0, 0, PATH_ANY},
     {"mmi_extreme_s8", MMI, S8, S8, 0, X2(3, 2000), {2000, 5}, 0, {0}, {0}, {0},
-     NULL, 0, XMIN_WMIN, 0, 0, 0, 0, 0, 0, 0, 0},
+     NULL, 0, XMIN_WMIN, 0, 0, 0, 0, 0, 0, 0, 0, PATH_ANY},
     {"mmi_extreme_u8_max", MMI, U8, S8, 0, X2(2, 700), {700, 16}, 0, {0}, {0},
-     {0}, NULL, 0, XMAX_WMAX, 0, 0, 0, 0, 0, 0, 0, 0},
+     {0}, NULL, 0, XMAX_WMAX, 0, 0, 0, 0, 0, 0, 0, 0, PATH_ANY},
     /* ---- MatMulIntegerToFloat / DynamicQuantizeMatMul */
     {"mmtf_u8s8_bias", MMTF, U8, S8, 0, X3(2, 7, 24), {24, 10}, 0, {0}, {0}, {0},
-     NULL, 1, RANDOM, 130, 0, 0, 1, 0, 0, 0, 0},
+     NULL, 1, RANDOM, 130, 0, 0, 1, 0, 0, 0, 0, PATH_ANY},
     {"mmtf_s8s8", MMTF, S8, S8, 0, X2(13, 9), {9, 33}, 0, {0}, {0}, {0}, NULL, 0,
-     RANDOM, 4, -3, 0, 0, 0, 0, 0, 0},
+     RANDOM, 4, -3, 0, 0, 0, 0, 0, 0, PATH_ANY},
     {"dqmm_s8_per_col_bias", DQMM, F32, S8, 0, X3(2, 9, 48), {48, 20}, 0, {0},
-     {0}, {0}, NULL, 1, RANDOM, 0, 0, 0, 1, 0, 0, 0, 0},
+     {0}, {0}, NULL, 1, RANDOM, 0, 0, 0, 1, 0, 0, 0, 0, PATH_ANY},
     {"dqmm_u8", DQMM, F32, U8, 0, X2(5, 17), {17, 6}, 0, {0}, {0}, {0}, NULL, 0,
-     RANDOM, 0, 128, 0, 0, 0, 0, 0, 0},
+     RANDOM, 0, 128, 0, 0, 0, 0, 0, 0, PATH_ANY},
     /* ---- QGemm */
     {"qgemm_u8s8_quant_out_c", QGEMM, U8, S8, U8, X2(10, 18), {18, 21}, 0, {0},
-     {0}, {0}, NULL, 1, RANDOM, 128, 0, 128, 1, 0, 0, 0, 0},
+     {0}, {0}, NULL, 1, RANDOM, 128, 0, 128, 1, 0, 0, 0, 0, PATH_ANY},
     {"qgemm_transA_transB_float", QGEMM, S8, S8, 0, X2(19, 8), {13, 19}, 0,
-     {0}, {0}, {0}, NULL, 1, RANDOM, -2, 0, 0, 1, 1, 1, 1, 0},
+     {0}, {0}, {0}, NULL, 1, RANDOM, -2, 0, 0, 1, 1, 1, 1, 0, PATH_ANY},
     {"qgemm_u8u8_s8out", QGEMM, U8, U8, S8, X2(4, 40), {40, 16}, 0, {0}, {0},
-     {0}, NULL, 0, RANDOM, 0, 255, -128, 0, 0, 0, 0, 0},
+     {0}, NULL, 0, RANDOM, 0, 255, -128, 0, 0, 0, 0, 0, PATH_ANY},
 };
 
 /* ---- deterministic data -------------------------------------------------- */
@@ -245,8 +325,9 @@ static built build(const qcase *c)
         for (size_t i = 0; i < nx; i++)
             ((float *)b.xbuf)[i] = (float)((int)(rnd() % 2001) - 800) / 97.0f;
     else
-        fill8(b.xbuf, nx, c->xt, c->fill == XMAX_WMIN || c->fill == XMAX_WMAX ? 2
-                                 : c->fill == RANDOM ? 0 : 1);
+        fill8(b.xbuf, nx, c->xt,
+              c->fill == XMAX_WMIN || c->fill == XMAX_WMAX || c->fill >= XMAX_W7MIN ? 2
+              : c->fill == RANDOM || c->fill == W7 ? 0 : 1);
     int64_t xd[4];
     memcpy(xd, c->x, sizeof xd);
     onnxq_build_input(g, "x", c->xt, c->xr, xd, NULL);
@@ -258,15 +339,6 @@ static built build(const qcase *c)
     b.wbuf = malloc(nw + 1);
     fill8(b.wbuf, nw, c->wt, c->fill == XMAX_WMIN || c->fill == XMIN_WMIN ? 1
                              : c->fill == RANDOM ? 0 : 2);
-    if (c->weights_input) {
-        onnxq_build_input(g, "w", c->wt, wr, c->w, NULL);
-        b.in[b.n_in].dtype = c->wt;
-        b.in[b.n_in].rank = wr;
-        memcpy(b.in[b.n_in].dims, c->w, sizeof c->w);
-        b.in[b.n_in++].data = b.wbuf;
-    } else {
-        onnxq_build_initializer(g, "w", c->wt, (size_t)wr, c->w, b.wbuf);
-    }
     /* per-channel weight scales and zero points */
     float *ws = malloc((size_t)M * sizeof *ws);
     uint8_t *wz = malloc((size_t)M);
@@ -275,7 +347,38 @@ static built build(const qcase *c)
         int z = c->zw;
         if (c->per_axis && m > 0)
             z = lo_of(c->wt) + (int)(rnd() % 256);
+        if (c->per_axis && m > 0 && c->fill >= W7) /* room for +-64 */
+            z = (lo_of(c->wt) + hi_of(c->wt) + 1) / 2 + (int)(rnd() % 61) - 30;
         wz[m] = (uint8_t)z;
+    }
+    if (c->fill >= W7) {
+        /* weights = zero point + an offset; conv W is [M][K] */
+        size_t K = nw / (size_t)M;
+        for (size_t i = 0; i < nw; i++) {
+            int z = c->wt == S8 ? (int8_t)wz[i / K] : wz[i / K];
+            int off = c->fill == W7 ? (int)(rnd() % 128) - 64
+                      : c->fill == XMAX_W7MIN ? -64 : 64;
+            if (c->fill >= XMAX_WEDGE && i == 0)
+                off = 127;
+            if (c->fill >= XMAX_WEDGE && i == (size_t)c->w[2] * (size_t)(c->xr == 4 ? c->w[3] : 1))
+                off = c->fill == XMAX_WEDGE ? 1 : 2; /* channel 1, tap 0 */
+            int v = z + off;
+            if (v < lo_of(c->wt) || v > hi_of(c->wt))
+                v = z;
+            if (c->wt == S8)
+                ((int8_t *)b.wbuf)[i] = (int8_t)v;
+            else
+                ((uint8_t *)b.wbuf)[i] = (uint8_t)v;
+        }
+    }
+    if (c->weights_input) {
+        onnxq_build_input(g, "w", c->wt, wr, c->w, NULL);
+        b.in[b.n_in].dtype = c->wt;
+        b.in[b.n_in].rank = wr;
+        memcpy(b.in[b.n_in].dims, c->w, sizeof c->w);
+        b.in[b.n_in++].data = b.wbuf;
+    } else {
+        onnxq_build_initializer(g, "w", c->wt, (size_t)wr, c->w, b.wbuf);
     }
     int64_t md = M;
     if (c->per_axis) {
@@ -432,6 +535,15 @@ static void run_case(const qcase *c, int threads)
         oq_int8_stats s1 = oq_int8_stats_get();
         onnxq_tensor *yr = run(ref, &b, c->name);
         size_t fr = s1.fast_runs - s0.fast_runs, fb = s1.fallback_runs - s0.fallback_runs;
+        size_t r16 = s1.conv_rows_runs - s0.conv_rows_runs;
+        size_t r8 = s1.conv_rows_u8_runs - s0.conv_rows_u8_runs;
+        if ((c->path == PATH_ROWS16 && (r16 != 1 || r8)) ||
+            (c->path == PATH_ROWS8 && (r8 != 1 || r16)) ||
+            (c->path == PATH_NO_ROWS && (r8 || r16))) {
+            fprintf(stderr, "%s: int16 row kernel ran %zu times, u8 row kernel "
+                    "%zu times; expected path %d\n", c->name, r16, r8, c->path);
+            test_failures++;
+        }
         if (fr != (size_t)!c->weights_input || fb != 0) {
             fprintf(stderr, "%s: %zu int8 runs, %zu fallbacks; expected the %s\n",
                     c->name, fr, fb, c->weights_input ? "reference kernel"
@@ -453,11 +565,14 @@ static void run_case(const qcase *c, int threads)
                 test_failures++;
             }
             /* the extreme cases must not all saturate: the sums are known */
-            if (c->op == CONVI && c->fill == XMAX_WMIN && rep == 0) {
-                /* centre output: 255 * -128 * C * 9 exactly */
+            if (c->op == CONVI && (c->fill == XMAX_WMIN || c->fill == XMAX_W7MIN) &&
+                rep == 0) {
+                /* centre output: 255 * -128 (or -64) * C * 9 exactly */
                 const int32_t *y = yf->data;
                 size_t centre = (size_t)(yf->dims[2] * yf->dims[3] / 2);
-                CHECK_EQ_INT(y[centre], 255LL * -128 * c->x[1] * 9);
+                CHECK_EQ_INT(y[centre], (255LL - c->zx) *
+                                            (c->fill == XMAX_WMIN ? -128 : -64) *
+                                            c->x[1] * 9);
             }
             if (c->op == MMI && c->fill == XMIN_WMIN && rep == 0)
                 CHECK_EQ_INT(((const int32_t *)yf->data)[0], 128LL * 128 * c->x[1]);
@@ -474,6 +589,8 @@ static void run_case(const qcase *c, int threads)
     free(b.wbuf);
 }
 
+#include "int8_misc_cases.h" /* int8_misc.c: Resize on 8-bit tensors */
+
 int main(void)
 {
     size_t n = sizeof cases / sizeof *cases;
@@ -485,6 +602,7 @@ int main(void)
                 fprintf(stderr, "  ^ case %s, %d thread(s)\n", cases[i].name,
                         threads);
         }
+    n += run_misc_cases();
     printf("%zu int8 cases x 2 thread counts, %d failures\n", n, test_failures);
     return test_failures > 100 ? 100 : test_failures;
 }

@@ -14,14 +14,22 @@
 
 /* ---- counters ------------------------------------------------------------ */
 
-static atomic_size_t n_fast, n_fallback, n_plans, n_packs;
+static atomic_size_t n_fast, n_fallback, n_plans, n_packs, n_reorders,
+    n_blocked_in;
+static atomic_int handoff_off;
 
 oq_dnnl_stats oq_dnnl_stats_get(void)
 {
     oq_dnnl_stats s = {atomic_load(&n_fast), atomic_load(&n_fallback),
-                       atomic_load(&n_plans), atomic_load(&n_packs)};
+                       atomic_load(&n_plans), atomic_load(&n_packs),
+                       atomic_load(&n_reorders), atomic_load(&n_blocked_in)};
     return s;
 }
+
+void oq_dnnl_set_blocked_handoff(int on) { atomic_store(&handoff_off, !on); }
+int oq_dnnl_blocked_handoff(void) { return !atomic_load(&handoff_off); }
+void oq_dnnl_count_reorder(void) { atomic_fetch_add(&n_reorders, 1); }
+void oq_dnnl_count_blocked_in(void) { atomic_fetch_add(&n_blocked_in, 1); }
 
 void oq_dnnl_count_fast(void) { atomic_fetch_add(&n_fast, 1); }
 void oq_dnnl_count_plan(void) { atomic_fetch_add(&n_plans, 1); }

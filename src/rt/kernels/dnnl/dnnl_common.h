@@ -83,6 +83,8 @@ onnxq_status oq_dnnl_failed(const oq_dnnl *d, oq_kctx *ctx, dnnl_status_t s,
 void oq_dnnl_count_fast(void);
 void oq_dnnl_count_plan(void);
 void oq_dnnl_count_pack(void);
+void oq_dnnl_count_reorder(void);
+void oq_dnnl_count_blocked_in(void);
 
 /* 1 if every dim of t is > 0 (oneDNN does not take empty tensors). */
 int oq_dnnl_nonempty(const oq_tensor *t);

@@ -27,6 +27,37 @@
  * its memory plan places in the session's arena, so a repeated run neither
  * allocates them nor faults their pages in.
  *
+ * Blocked hand-off (Conv and FusedConv; the executor decides, exec.c): an
+ * activation that only other oneDNN convolutions read can stay in the
+ * blocked layout between them.  The executor tells each run whether X (and
+ * Z) arrive blocked and whether Y may be left blocked, and asks afterwards
+ * whether it was.  "Blocked" is one agreed layout, channels in blocks of
+ * BLOCK = 8 (AVX2) or 16 (AVX-512): nCw8c, nChw8c, nCdhw8c.  Y is left
+ * blocked only when that takes exactly the plain tensor's bytes (C a
+ * multiple of the block), so the executor's memory plan holds.  The
+ * primitive is still created with "any" layouts — the same primitive, so
+ * the same results bit for bit — and a reorder is made only where the
+ * agreed layout differs from the one it chose (e.g. a first layer taking
+ * plain X).  A run that hands the node to the reference kernel converts
+ * blocked inputs back to plain first, and leaves Y plain.
+ *
+ * Epilogue (FusedConv made by the executor's fusion, fuse_conv.h): the
+ * attributes onnxq_affine [s, b, add], onnxq_hswish and onnxq_scale2 [s2]
+ * add post-ops eltwise linear (y * s + b) and hardswish (times s2; no
+ * eltwise post-op after hardswish: oneDNN 2.6 computes those wrong); those
+ * differ from the separate Mul,
+ * Add and hard-swish chain by float rounding only (oneDNN may fuse the
+ * multiply-add).  When the reference FusedConv runs such a node, it gets
+ * the node without them and the same float operations as the nodes they
+ * replaced follow in C (epilogue_ref).
+ *
+ * A folded BatchNormalization (onnxq_bn [epsilon], its parameters inputs
+ * 4..7): with a = scale / sqrt(var + epsilon) and c = B - mean * a in double
+ * (as kernels/vec's BatchNormalization), the weights of output channel m are
+ * W * a[m] and the bias B[m] * a[m] + c[m], rounded to float once, made in
+ * prepare (weights and parameters must be constants); the node then runs
+ * as a FusedConv of those, the reference one included.
+ *
  * Weights are reordered once into the primitive's layout and kept: constant
  * weights are recognised by their buffer (the session's initializer lives as
  * long as the session); weights computed at run time (PaddleOCR keeps them
@@ -42,11 +73,13 @@
  * beyond the full size), empty tensors, and problems oneDNN only has its
  * slow reference implementation for.
  */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "dnnl_common.h"
 #include "dnnl_kernels.h"
+#include "onnxq/tensor.h"
 
 enum { T_FLOAT = ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT, MAX_SPATIAL = 3 };
 
@@ -64,6 +97,7 @@ typedef struct activation {
  * are there, and the thread count (oneDNN splits work by it). */
 typedef struct conv_key {
     int rank, threads, has_bias, has_z;
+    int xb, zb, yb;             /* X, Z arrive blocked; Y leaves blocked */
     int64_t x[MAX_SPATIAL + 2], w[MAX_SPATIAL + 2];
 } conv_key;
 
@@ -77,7 +111,8 @@ typedef struct conv_plan {
     dnnl_primitive_t conv;
     dnnl_memory_t src, wei, bias, dst;  /* the primitive's arguments */
     dnnl_memory_desc_t wei_md;          /* the weights layout it wants */
-    int src_blocked, dst_blocked, wei_plain;
+    int src_blocked, dst_blocked, wei_plain; /* X / Y need a reorder */
+    int z_reorder;                      /* Z needs one (else: copied) */
     oq_dnnl_reorder src_in, dst_out, z_in;
     size_t src_bytes, dst_bytes;        /* blocked buffers, made per run */
 } conv_plan;
@@ -88,6 +123,20 @@ typedef struct conv_state {
     int transpose;              /* ConvTranspose */
     activation act;
     const void *w_const;        /* the constant W's buffer, or NULL */
+    /* blocked hand-off, set by the executor before each run (all 0 when
+     * it does not take part): X / Z arrive blocked, Y may be left blocked;
+     * y_blocked: the last run left Y blocked */
+    int x_blocked, z_blocked, y_may_block, y_blocked;
+    /* epilogue: onnxq_affine, onnxq_hswish (0 when absent); base: the node
+     * without them, for the reference FusedConv */
+    int affine, hswish, epi;    /* epi: affine or hswish */
+    float aff[3], hs[5], scale2;
+    /* folded BatchNormalization: the node's W and B replaced */
+    int bn;
+    float bn_eps;
+    oq_tensor bn_w, bn_b;       /* data malloc'd */
+    Onnx__NodeProto base;
+    Onnx__AttributeProto **base_attrs;
     conv_plan plan;
     /* weights packed into the plan's layout */
     dnnl_memory_t packed;
@@ -339,11 +388,13 @@ static int key_equal(const conv_key *a, const conv_key *b)
 {
     return a->rank == b->rank && a->threads == b->threads &&
            a->has_bias == b->has_bias && a->has_z == b->has_z &&
+           a->xb == b->xb && a->zb == b->zb && a->yb == b->yb &&
            same_dims(a->x, b->x, MAX_SPATIAL + 2) &&
            same_dims(a->w, b->w, MAX_SPATIAL + 2);
 }
 
-static conv_key make_key(const oq_kctx *ctx, int fused, int threads)
+static conv_key make_key(const oq_kctx *ctx, int fused, int threads, int xb,
+                         int zb, int yb)
 {
     const oq_tensor *x = oq_in(ctx, 0), *w = oq_in(ctx, 1);
     conv_key k;
@@ -352,6 +403,9 @@ static conv_key make_key(const oq_kctx *ctx, int fused, int threads)
     k.threads = threads;
     k.has_bias = oq_in(ctx, 2) != NULL;
     k.has_z = fused && oq_in(ctx, 3) != NULL;
+    k.xb = xb;
+    k.zb = zb && k.has_z;
+    k.yb = yb;
     memcpy(k.x, x->dims, (size_t)x->rank * sizeof *k.x);
     memcpy(k.w, w->dims, (size_t)w->rank * sizeof *k.w);
     return k;
@@ -361,7 +415,7 @@ static dnnl_status_t make_attr(const conv_state *st, int has_z,
                                dnnl_primitive_attr_t *attr)
 {
     *attr = NULL;
-    if (!has_z && st->act.n == 0)
+    if (!has_z && st->act.n == 0 && !st->affine && !st->hswish)
         return dnnl_success;
     dnnl_post_ops_t po = NULL;
     dnnl_status_t s = dnnl_primitive_attr_create(attr);
@@ -369,9 +423,15 @@ static dnnl_status_t make_attr(const conv_state *st, int has_z,
         s = dnnl_post_ops_create(&po);
     if (s == dnnl_success && has_z)
         s = dnnl_post_ops_append_sum(po, 1.0f);
+    if (s == dnnl_success && st->affine)
+        s = dnnl_post_ops_append_eltwise(po, 1.0f, dnnl_eltwise_linear,
+                                         st->aff[0], st->aff[1]);
     for (int i = 0; s == dnnl_success && i < st->act.n; i++)
         s = dnnl_post_ops_append_eltwise(po, 1.0f, st->act.alg[i],
                                          st->act.alpha[i], st->act.beta[i]);
+    if (s == dnnl_success && st->hswish)
+        s = dnnl_post_ops_append_eltwise(po, st->scale2, dnnl_eltwise_hardswish,
+                                         0, 0);
     if (s == dnnl_success)
         s = dnnl_primitive_attr_set_post_ops(*attr, po);
     if (po)
@@ -415,6 +475,70 @@ static dnnl_status_t md_any(dnnl_memory_desc_t *md, const dnnl_memory_desc_t *li
 {
     return dnnl_memory_desc_init_by_tag(md, like->ndims, like->dims, dnnl_f32,
                                         dnnl_format_tag_any);
+}
+
+/* ---- the blocked layout --------------------------------------------------- */
+
+/* Channels per block of the agreed layout: what oneDNN's direct
+ * convolutions use on this CPU. */
+static int64_t block_size(void)
+{
+    dnnl_cpu_isa_t isa = dnnl_get_effective_cpu_isa();
+    return ((int)isa & (int)dnnl_cpu_isa_avx512_core) ==
+                   (int)dnnl_cpu_isa_avx512_core
+               ? 16 : 8;
+}
+
+/* The agreed blocked layout of an f32 tensor of rank 3..5. */
+static dnnl_status_t md_blocked(dnnl_memory_desc_t *md, int rank,
+                                const int64_t *dims)
+{
+    int b16 = block_size() == 16;
+    dnnl_format_tag_t tag = rank == 3   ? (b16 ? dnnl_aBc16b : dnnl_aBc8b)
+                            : rank == 4 ? (b16 ? dnnl_aBcd16b : dnnl_aBcd8b)
+                                        : (b16 ? dnnl_aBcde16b : dnnl_aBcde8b);
+    if (rank < 3 || rank > MAX_SPATIAL + 2)
+        return dnnl_invalid_arguments;
+    dnnl_dims_t d;
+    for (int i = 0; i < rank; i++)
+        d[i] = dims[i];
+    return dnnl_memory_desc_init_by_tag(md, rank, d, dnnl_f32, tag);
+}
+
+/* Whether a tensor of these dims can be held blocked in its own bytes. */
+static int blockable(int rank, const int64_t *dims)
+{
+    dnnl_memory_desc_t md;
+    return rank >= 3 && rank <= MAX_SPATIAL + 2 &&
+           dims[1] % block_size() == 0 &&
+           md_blocked(&md, rank, dims) == dnnl_success &&
+           dnnl_memory_desc_get_size(&md) ==
+               oq_numel_dims(dims, rank) * sizeof(float);
+}
+
+/* Blocked [N][C/B][spatial][B] src into plain [N][C][spatial] dst. */
+static void unblock_into(const oq_tensor *t, const float *src, float *dst)
+{
+    int64_t b = block_size(), n = t->dims[0], c = t->dims[1];
+    int64_t sp = (int64_t)oq_numel_dims(t->dims + 2, t->rank - 2);
+    for (int64_t i = 0; i < n; i++)
+        for (int64_t cb = 0; cb < c / b; cb++)
+            for (int64_t k = 0; k < sp; k++)
+                for (int64_t j = 0; j < b; j++)
+                    dst[(i * c + cb * b + j) * sp + k] =
+                        src[((i * (c / b) + cb) * sp + k) * b + j];
+}
+
+int oq_dnnl_unblock(oq_tensor *t)
+{
+    size_t n = oq_numel(t);
+    float *tmp = malloc((n ? n : 1) * sizeof *tmp);
+    if (!tmp)
+        return -1;
+    unblock_into(t, t->data, tmp);
+    memcpy(t->data, tmp, n * sizeof *tmp);
+    free(tmp);
+    return 0;
 }
 
 /* Makes the primitive for the node's current inputs.  dnnl_unimplemented
@@ -478,8 +602,19 @@ static dnnl_status_t plan_make(conv_state *st, const oq_kctx *ctx,
     dnnl_memory_desc_t src_p = *dnnl_primitive_desc_query_md(pd, dnnl_query_src_md, 0),
                        dst_p = *dnnl_primitive_desc_query_md(pd, dnnl_query_dst_md, 0);
     p->wei_md = *dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0);
-    p->src_blocked = !dnnl_memory_desc_equal(&src_p, &src_u);
-    p->dst_blocked = !dnnl_memory_desc_equal(&dst_p, &dst_u);
+    /* the layouts X and Z arrive in and Y leaves in */
+    dnnl_memory_desc_t x_md = src_u, y_md = dst_u, z_md = dst_u;
+    if (key->xb)
+        s = md_blocked(&x_md, x->rank, x->dims);
+    if (s == dnnl_success && key->yb)
+        s = md_blocked(&y_md, x->rank, g->y);
+    if (s == dnnl_success && key->zb)
+        s = md_blocked(&z_md, x->rank, g->y);
+    if (s != dnnl_success)
+        goto done;
+    p->src_blocked = !dnnl_memory_desc_equal(&src_p, &x_md);
+    p->dst_blocked = !dnnl_memory_desc_equal(&dst_p, &y_md);
+    p->z_reorder = z && !dnnl_memory_desc_equal(&dst_p, &z_md);
     p->wei_plain = dnnl_memory_desc_equal(&p->wei_md, &wei_u);
 
     /* the primitive's arguments, all bound at run time: to the tensors,
@@ -494,12 +629,11 @@ static dnnl_status_t plan_make(conv_state *st, const oq_kctx *ctx,
     if (s == dnnl_success && b)
         s = oq_dnnl_memory(&p->bias, &st->d, &bias_u, 0);
     if (s == dnnl_success && p->src_blocked)
-        s = oq_dnnl_reorder_make(&p->src_in, &st->d, &src_u, &src_p);
-    if (s == dnnl_success && p->dst_blocked) {
-        s = oq_dnnl_reorder_make(&p->dst_out, &st->d, &dst_p, &dst_u);
-        if (s == dnnl_success && z)
-            s = oq_dnnl_reorder_make(&p->z_in, &st->d, &dst_u, &dst_p);
-    }
+        s = oq_dnnl_reorder_make(&p->src_in, &st->d, &x_md, &src_p);
+    if (s == dnnl_success && p->dst_blocked)
+        s = oq_dnnl_reorder_make(&p->dst_out, &st->d, &dst_p, &y_md);
+    if (s == dnnl_success && p->z_reorder)
+        s = oq_dnnl_reorder_make(&p->z_in, &st->d, &z_md, &dst_p);
 done:
     if (pd)
         dnnl_primitive_desc_destroy(pd);
@@ -590,6 +724,102 @@ static dnnl_status_t bind_weights(conv_state *st, const oq_tensor *w,
 
 /* ---- the kernel ---------------------------------------------------------- */
 
+/* The executor's onnxq_* attributes of a fused node into st, and st->base:
+ * the node without them (and without the BatchNormalization's inputs).
+ * UNSUPPORTED if malformed or combined in a way the fusion never makes. */
+static onnxq_status read_epilogue(const Onnx__NodeProto *n, conv_state *st)
+{
+    const Onnx__AttributeProto *aff = NULL, *hs = NULL, *sc2 = NULL,
+                               *bn = NULL;
+    int other = 0;
+    for (size_t i = 0; i < n->n_attribute; i++) {
+        const Onnx__AttributeProto *a = n->attribute[i];
+        if (!a->name)
+            continue;
+        if (strcmp(a->name, "onnxq_affine") == 0)
+            aff = a;
+        else if (strcmp(a->name, "onnxq_hswish") == 0)
+            hs = a;
+        else if (strcmp(a->name, "onnxq_scale2") == 0)
+            sc2 = a;
+        else if (strcmp(a->name, "onnxq_bn") == 0)
+            bn = a;
+        else if (strncmp(a->name, "activation", 10) == 0)
+            other = 1;
+    }
+    if (!aff && !hs && !sc2 && !bn)
+        return ONNXQ_OK;
+    if ((aff && aff->n_floats != 3) || (hs && hs->n_floats != 5) ||
+        (sc2 && (!hs || sc2->n_floats != 1)) || (bn && bn->n_floats != 1) ||
+        ((aff || hs) && (other || (n->n_input > 3 && n->input[3][0]))) ||
+        (bn && n->n_input != 8) || (!bn && n->n_input > 4))
+        return ONNXQ_ERR_UNSUPPORTED;
+    st->affine = aff != NULL;
+    if (aff)
+        memcpy(st->aff, aff->floats, sizeof st->aff);
+    st->hswish = hs != NULL;
+    if (hs)
+        memcpy(st->hs, hs->floats, sizeof st->hs);
+    st->scale2 = sc2 ? sc2->floats[0] : 1.0f;
+    st->epi = aff || hs;
+    st->bn = bn != NULL;
+    st->bn_eps = bn ? bn->floats[0] : 0;
+    st->base_attrs = malloc((n->n_attribute ? n->n_attribute : 1) *
+                            sizeof *st->base_attrs);
+    if (!st->base_attrs)
+        return ONNXQ_ERR_OUT_OF_MEMORY;
+    st->base = *n;
+    st->base.attribute = st->base_attrs;
+    st->base.n_attribute = 0;
+    if (st->base.n_input > 4)
+        st->base.n_input = 4;
+    for (size_t i = 0; i < n->n_attribute; i++)
+        if (!n->attribute[i]->name ||
+            strncmp(n->attribute[i]->name, "onnxq_", 6) != 0)
+            st->base_attrs[st->base.n_attribute++] = n->attribute[i];
+    return ONNXQ_OK;
+}
+
+/* The folded weights and bias of a BatchNormalization after the Conv (see
+ * the top); UNSUPPORTED unless W and the parameters are float32 constants
+ * of matching sizes. */
+static onnxq_status fold_bn(conv_state *st, const oq_prepare_ctx *pc)
+{
+    const oq_tensor *w = pc->consts[1], *b = pc->consts[2], *par[4];
+    if (!w || w->dtype != T_FLOAT || w->rank < 3 || w->dims[0] < 1 ||
+        (pc->node->input[2][0] && (!b || b->dtype != T_FLOAT ||
+                                   oq_numel(b) != (size_t)w->dims[0])))
+        return ONNXQ_ERR_UNSUPPORTED;
+    size_t m = (size_t)w->dims[0], per = oq_numel(w) / m;
+    for (int i = 0; i < 4; i++) {
+        par[i] = pc->consts[4 + i];
+        if (!par[i] || par[i]->dtype != T_FLOAT || oq_numel(par[i]) != m)
+            return ONNXQ_ERR_UNSUPPORTED;
+    }
+    st->bn_w = *w;
+    st->bn_w.data = malloc(oq_numel(w) * sizeof(float));
+    st->bn_b.dtype = T_FLOAT;
+    st->bn_b.rank = 1;
+    st->bn_b.dims[0] = (int64_t)m;
+    st->bn_b.data = malloc(m * sizeof(float));
+    if (!st->bn_w.data || !st->bn_b.data)
+        return ONNXQ_ERR_OUT_OF_MEMORY;
+    const float *sc = par[0]->data, *be = par[1]->data, *mu = par[2]->data,
+                *var = par[3]->data, *wv = w->data;
+    float *wf = st->bn_w.data, *bf = st->bn_b.data;
+    for (size_t c = 0; c < m; c++) {
+        double a = (double)sc[c] / sqrt((double)var[c] + (double)st->bn_eps);
+        double shift = (double)be[c] - (double)mu[c] * a;
+        for (size_t k = 0; k < per; k++)
+            wf[c * per + k] = (float)((double)wv[c * per + k] * a);
+        bf[c] = (float)((b ? (double)((const float *)b->data)[c] : 0) * a +
+                        shift);
+    }
+    return ONNXQ_OK;
+}
+
+static void release_conv(void *state);
+
 static onnxq_status conv_prepare(const oq_prepare_ctx *pc, void **state,
                                  int fused, int transpose)
 {
@@ -616,6 +846,13 @@ static onnxq_status conv_prepare(const oq_prepare_ctx *pc, void **state,
     st->transpose = transpose;
     st->act = act;
     st->w_const = w ? w->data : NULL;
+    if (fused && (read_epilogue(pc->node, st) != ONNXQ_OK ||
+                  (st->bn && fold_bn(st, pc) != ONNXQ_OK))) {
+        release_conv(st);
+        return ONNXQ_ERR_UNSUPPORTED;
+    }
+    if (st->bn)
+        st->w_const = st->bn_w.data;
     *state = st;
     return ONNXQ_OK;
 }
@@ -644,20 +881,109 @@ static void release_conv(void *state)
     plan_clear(&st->plan);
     packed_clear(st);
     oq_dnnl_clear(&st->d);
+    free(st->base_attrs);
+    free(st->bn_w.data);
+    free(st->bn_b.data);
     free(st);
 }
 
+/* After the reference FusedConv ran the base node: the float operations of
+ * the nodes the epilogue replaced, in their order (the Mul, the Add, the
+ * hard-swish chain as kernels/vec computes it, the Mul after it). */
+static void epilogue_ref(const conv_state *st, oq_tensor *y)
+{
+    float *v = y->data, s = st->aff[0], b = st->aff[1];
+    const float *h = st->hs;
+    size_t n = oq_numel(y);
+    for (size_t i = 0; i < n; i++) {
+        float x = v[i];
+        if (st->affine) {
+            x = x * s;
+            if (st->aff[2] != 0)
+                x = x + b;
+        }
+        if (st->hswish) {
+            float a = x + h[0];
+            a = a < h[1] ? h[1] : a;
+            a = h[2] < a ? h[2] : a;
+            x = h[4] != 0 ? (x * a) / h[3] : (x * a) * h[3];
+        }
+        if (st->scale2 != 1.0f)
+            x = x * st->scale2;
+        v[i] = x;
+    }
+}
+
+/* The reference kernel runs the node: blocked inputs are first converted
+ * to plain copies in scratch, Y is left plain, and an epilogue follows. */
+static onnxq_status conv_fallback(conv_state *st, oq_kctx *ctx)
+{
+    int xb = st->x_blocked, zb = st->z_blocked && st->fused;
+    st->y_blocked = 0;
+    if (st->epi) {
+        oq_kctx k = *ctx;
+        k.node = &st->base;
+        st->epi = 0; /* the base node has no epilogue: plain fallback */
+        onnxq_status rc = conv_fallback(st, &k);
+        st->epi = 1;
+        if (rc == ONNXQ_OK && ctx->out[0].dtype != T_FLOAT)
+            return oq_kfail(ctx, ONNXQ_ERR_UNSUPPORTED, "fused Conv epilogue "
+                            "on a %s output", onnxq_dtype_name(ctx->out[0].dtype));
+        if (rc == ONNXQ_OK)
+            epilogue_ref(st, &ctx->out[0]);
+        return rc;
+    }
+    if ((!xb && !zb) || ctx->n_in > 4)
+        return oq_dnnl_fallback(&st->d, ctx);
+    const oq_tensor *ins[4] = {0};
+    oq_tensor plain[4];
+    for (size_t i = 0; i < ctx->n_in; i++) {
+        ins[i] = ctx->in[i];
+        if (!ins[i] || !((i == 0 && xb) || (i == 3 && zb)))
+            continue;
+        plain[i] = *ins[i];
+        plain[i].data = oq_scratch(ctx, oq_numel(ins[i]) * sizeof(float));
+        if (!plain[i].data)
+            return oq_failed(ctx);
+        unblock_into(ins[i], ins[i]->data, plain[i].data);
+        ins[i] = &plain[i];
+    }
+    oq_kctx k = *ctx;
+    k.in = ins;
+    return oq_dnnl_fallback(&st->d, &k);
+}
+
+static onnxq_status run_conv_core(conv_state *st, oq_kctx *ctx);
+
+/* A folded BatchNormalization runs as the base FusedConv of the folded
+ * weights and bias. */
 static onnxq_status run_conv(oq_kctx *ctx)
 {
     conv_state *st = ctx->state;
+    if (!st->bn)
+        return run_conv_core(st, ctx);
+    const oq_tensor *ins[4] = {oq_in(ctx, 0), &st->bn_w, &st->bn_b,
+                               oq_in(ctx, 3)};
+    oq_kctx k = *ctx;
+    k.node = &st->base;
+    k.in = ins;
+    k.n_in = ins[3] ? 4 : 3;
+    return run_conv_core(st, &k);
+}
+
+static onnxq_status run_conv_core(conv_state *st, oq_kctx *ctx)
+{
     conv_geom g;
+    st->y_blocked = 0;
     if (st->transpose ? conv_transpose_geometry(ctx, &g)
                       : conv_geometry(ctx, st->fused, &g))
-        return oq_dnnl_fallback(&st->d, ctx);
+        return conv_fallback(st, ctx);
     const oq_tensor *x = oq_in(ctx, 0), *w = oq_in(ctx, 1),
                     *b = oq_in(ctx, 2), *z = st->fused ? oq_in(ctx, 3) : NULL;
+    int yb = st->y_may_block && blockable(x->rank, g.y);
     conv_key key = make_key(ctx, st->fused,
-                            oq_dnnl_threads_effective(ctx->n_threads));
+                            oq_dnnl_threads_effective(ctx->n_threads),
+                            st->x_blocked, st->z_blocked, yb);
     int saved = oq_dnnl_threads_enter(ctx->n_threads);
     conv_plan *p = &st->plan;
     dnnl_status_t s = dnnl_success;
@@ -689,20 +1015,26 @@ static onnxq_status run_conv(oq_kctx *ctx)
         if ((p->src_blocked && !src_buf) || (p->dst_blocked && !dst_buf))
             s = dnnl_out_of_memory;
     }
-    /* source: X itself, or X reordered into the blocked buffer */
-    if (s == dnnl_success && p->src_blocked)
+    /* source: X itself (in the layout the primitive wants), or X
+     * reordered into a buffer of that layout */
+    if (s == dnnl_success && p->src_blocked) {
         s = oq_dnnl_reorder_run(&p->src_in, &st->d, x->data, src_buf);
+        oq_dnnl_count_reorder();
+    }
     if (s == dnnl_success)
         s = oq_dnnl_bind(p->src, p->src_blocked ? src_buf : x->data);
-    /* destination: Y itself, or the blocked buffer; Z is put there first
-     * for the sum post-op */
+    /* destination: Y itself, or a buffer in the primitive's layout; Z is
+     * put there first for the sum post-op */
+    void *dst = p->dst_blocked ? dst_buf : (y ? y->data : NULL);
     if (s == dnnl_success)
-        s = oq_dnnl_bind(p->dst, p->dst_blocked ? dst_buf : y->data);
+        s = oq_dnnl_bind(p->dst, dst);
     if (s == dnnl_success && z) {
-        if (p->dst_blocked)
-            s = oq_dnnl_reorder_run(&p->z_in, &st->d, z->data, dst_buf);
-        else
-            memcpy(y->data, z->data, oq_numel(z) * sizeof(float));
+        if (p->z_reorder) {
+            s = oq_dnnl_reorder_run(&p->z_in, &st->d, z->data, dst);
+            oq_dnnl_count_reorder();
+        } else {
+            memcpy(dst, z->data, oq_numel(z) * sizeof(float));
+        }
     }
     if (s == dnnl_success && b)
         s = oq_dnnl_bind(p->bias, b->data);
@@ -713,8 +1045,10 @@ static onnxq_status run_conv(oq_kctx *ctx)
                                    {DNNL_ARG_BIAS, p->bias}};
         s = dnnl_primitive_execute(p->conv, st->d.stream, b ? 4 : 3, args);
     }
-    if (s == dnnl_success && p->dst_blocked)
+    if (s == dnnl_success && p->dst_blocked) {
         s = oq_dnnl_reorder_run(&p->dst_out, &st->d, dst_buf, y->data);
+        oq_dnnl_count_reorder();
+    }
     if (s == dnnl_success)
         s = dnnl_stream_wait(st->d.stream);
     oq_dnnl_threads_leave(saved);
@@ -724,10 +1058,36 @@ static onnxq_status run_conv(oq_kctx *ctx)
                                      ? ONNXQ_ERR_OUT_OF_MEMORY
                                      : ONNXQ_ERR_INTERNAL,
                             "oneDNN %s failed (status %d)", what, (int)s);
-        return oq_dnnl_failed(&st->d, ctx, s, what);
+        if (s == dnnl_out_of_memory)
+            return oq_dnnl_failed(&st->d, ctx, s, what);
+        return conv_fallback(st, ctx);
     }
+    st->y_blocked = key.yb;
+    if (key.xb)
+        oq_dnnl_count_blocked_in();
     oq_dnnl_count_fast();
     return ONNXQ_OK;
+}
+
+/* ---- the executor's side of the blocked hand-off ------------------------- */
+
+int oq_dnnl_is_conv(const oq_fast_kernel *k)
+{
+    return k == &oq_dnnl_conv || k == &oq_dnnl_fused_conv;
+}
+
+void oq_dnnl_conv_layout(void *state, int x_blocked, int z_blocked,
+                         int y_may_block)
+{
+    conv_state *st = state;
+    st->x_blocked = x_blocked;
+    st->z_blocked = z_blocked;
+    st->y_may_block = y_may_block;
+}
+
+int oq_dnnl_conv_y_blocked(const void *state)
+{
+    return ((const conv_state *)state)->y_blocked;
 }
 
 const oq_fast_kernel oq_dnnl_conv = {

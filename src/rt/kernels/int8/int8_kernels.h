@@ -21,5 +21,18 @@ extern const oq_fast_kernel oq_int8_matmul_integer_to_float;
 extern const oq_fast_kernel oq_int8_dynamic_quantize_matmul;
 extern const oq_fast_kernel oq_int8_qgemm;
 extern const oq_fast_kernel oq_int8_qlinear_add;  /* same-shape inputs */
+/* qdq_fast.c: float32 <-> 8-bit, per tensor or per axis */
+extern const oq_fast_kernel oq_int8_quantize_linear;
+extern const oq_fast_kernel oq_int8_dequantize_linear;
+/* qdq_fast.c's counters, for oq_int8_stats_get */
+void oq_qdq_stats(size_t *runs, size_t *folded);
+/* int8_misc.c: 8-bit data movement (Resize nearest, integer upscale); it
+ * hands other inputs to the next fast kernel for the op */
+extern const oq_fast_kernel oq_int8_resize;
+/* int8_misc.c's counters: 8-bit Resize runs it did, 8-bit Resize runs it
+ * handed on, com.onnxq Lookup8 runs */
+void oq_int8_misc_stats(size_t *fast, size_t *fallback, size_t *lookups);
+/* int8_misc.c: com.onnxq Lookup8 (made by fuse_lut.c), a plain kernel */
+extern const oq_kernel oq_int8_misc_kernels[];
 
 #endif

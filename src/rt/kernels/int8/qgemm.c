@@ -233,6 +233,356 @@ void oq_qg_conv_tile(const int16_t *const *xrow, int mr, const int64_t *tap_off,
     conv_tile_scalar(xrow, mr, tap_off, ntaps, C2, panel, c, ldc, nc);
 }
 
+/* ---- stride-1 row kernel ------------------------------------------------- */
+
+/* Vectors of 8 positions per row-kernel tile.  With the product's temporary
+ * register, OQ_QG_RM x RV accumulators + RV x vectors + broadcast + temp
+ * must fit the 16 ymm registers (3 x 4 did not: one accumulator spilled to
+ * the stack and the loop ran at store-forwarding speed). */
+enum { RV = OQ_QG_RQ / 8 };
+
+static inline int32_t requant1(int32_t acc, float scale, int32_t zp, int32_t lo,
+                               int32_t hi);
+
+static void rows_store_scalar(const uint32_t *acc, int nr,
+                              const oq_qg_requant *rq, void *dst, size_t ld)
+{
+    for (int r = 0; r < nr; r++)
+        for (size_t i = 0; i < OQ_QG_RQ; i++) {
+            uint32_t a = acc[(size_t)r * OQ_QG_RQ + i];
+            size_t at = (size_t)r * ld + i;
+            if (!rq) {
+                ((int32_t *)dst)[at] = (int32_t)a;
+                continue;
+            }
+            int32_t lo = rq->is_signed ? -128 : 0, hi = rq->is_signed ? 127 : 255;
+            a += rq->bias ? (uint32_t)rq->bias[r] : 0u;
+            int32_t v = requant1((int32_t)a, rq->scale[r], rq->zp, lo, hi);
+            if (rq->is_signed)
+                ((int8_t *)dst)[at] = (int8_t)v;
+            else
+                ((uint8_t *)dst)[at] = (uint8_t)v;
+        }
+}
+
+static void rows_scalar(const int16_t *x, size_t plane, size_t C2,
+                        const int64_t *taps, size_t ntaps, const int16_t *w,
+                        int nr, const oq_qg_requant *rq, void *dst, size_t ld)
+{
+    uint32_t acc[OQ_QG_RM * OQ_QG_RQ] = {0};
+    const int16_t *wp = w;
+    for (size_t c = 0; c < C2; c++)
+        for (size_t t = 0; t < ntaps; t++, wp += OQ_QG_RM * 2) {
+            const int16_t *xt = x + c * plane + taps[t];
+            for (int r = 0; r < nr; r++) {
+                int32_t w0 = wp[2 * r], w1 = wp[2 * r + 1];
+                for (size_t i = 0; i < OQ_QG_RQ; i++)
+                    acc[(size_t)r * OQ_QG_RQ + i] +=
+                        (uint32_t)(xt[2 * i] * w0 + xt[2 * i + 1] * w1);
+            }
+        }
+    rows_store_scalar(acc, nr, rq, dst, ld);
+}
+
+#if OQ_QG_X86
+AVX2 static inline void store8_avx2(__m256i v, int is_signed, void *out);
+
+/* One channel's 8 sums: + bias, * scale, clamp, round, + zp, 8 bytes. */
+AVX2 static inline __m256i requant8_avx2(__m256i a, __m256i b, __m256 s,
+                                         __m256 mn, __m256 mx, __m256i z)
+{
+    __m256 v = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_add_epi32(a, b)), s);
+    v = _mm256_min_ps(_mm256_max_ps(v, mn), mx);
+    return _mm256_add_epi32(_mm256_cvtps_epi32(v), z);
+}
+
+AVX2 static inline __attribute__((always_inline)) void
+rows_avx2_nr(int nr, const int16_t *x, size_t plane, size_t C2,
+             const int64_t *taps, size_t ntaps, const int16_t *w,
+             const oq_qg_requant *rq, void *dst, size_t ld)
+{
+    __m256i acc[OQ_QG_RM][RV];
+    for (int r = 0; r < nr; r++)
+        for (int j = 0; j < RV; j++)
+            acc[r][j] = _mm256_setzero_si256();
+    const int16_t *wp = w;
+    for (size_t c = 0; c < C2; c++) {
+        const int16_t *xc = x + c * plane;
+        for (size_t t = 0; t < ntaps; t++, wp += OQ_QG_RM * 2) {
+            const int16_t *xt = xc + taps[t];
+            __m256i xv[RV];
+            for (int j = 0; j < RV; j++)
+                xv[j] = _mm256_loadu_si256((const __m256i *)(xt + 16 * j));
+            for (int r = 0; r < nr; r++) {
+                __m256i b = _mm256_set1_epi32(load_pair(wp + 2 * r));
+                for (int j = 0; j < RV; j++)
+                    acc[r][j] = _mm256_add_epi32(acc[r][j], _mm256_madd_epi16(xv[j], b));
+            }
+        }
+    }
+    if (!rq) {
+        for (int r = 0; r < nr; r++)
+            for (int j = 0; j < RV; j++)
+                _mm256_storeu_si256((__m256i *)((int32_t *)dst + (size_t)r * ld + 8 * j),
+                                    acc[r][j]);
+        return;
+    }
+    int32_t lo = rq->is_signed ? -128 : 0, hi = rq->is_signed ? 127 : 255;
+    const __m256 mn = _mm256_set1_ps((float)(lo - rq->zp)),
+                 mx = _mm256_set1_ps((float)(hi - rq->zp));
+    const __m256i z = _mm256_set1_epi32(rq->zp);
+    for (int r = 0; r < nr; r++) {
+        const __m256 s = _mm256_set1_ps(rq->scale[r]);
+        const __m256i b = _mm256_set1_epi32(rq->bias ? rq->bias[r] : 0);
+        char *d = (char *)dst + (size_t)r * ld;
+        for (int j = 0; j < RV; j++)
+            store8_avx2(requant8_avx2(acc[r][j], b, s, mn, mx, z), rq->is_signed,
+                        d + 8 * j);
+    }
+}
+
+AVX2 static void rows_avx2(const int16_t *x, size_t plane, size_t C2,
+                           const int64_t *taps, size_t ntaps, const int16_t *w,
+                           int nr, const oq_qg_requant *rq, void *dst, size_t ld)
+{
+    switch (nr) {
+#if OQ_QG_RM > 4
+    case 6: rows_avx2_nr(6, x, plane, C2, taps, ntaps, w, rq, dst, ld); break;
+    case 5: rows_avx2_nr(5, x, plane, C2, taps, ntaps, w, rq, dst, ld); break;
+#endif
+    case 4: rows_avx2_nr(4, x, plane, C2, taps, ntaps, w, rq, dst, ld); break;
+    case 3: rows_avx2_nr(3, x, plane, C2, taps, ntaps, w, rq, dst, ld); break;
+    case 2: rows_avx2_nr(2, x, plane, C2, taps, ntaps, w, rq, dst, ld); break;
+    default: rows_avx2_nr(1, x, plane, C2, taps, ntaps, w, rq, dst, ld); break;
+    }
+}
+
+/* 16 bytes of each channel -> 16 int16 pairs. */
+AVX2 static size_t pack_pairs_avx2(const void *c0, const void *c1, int sgn,
+                                   size_t n, int32_t zp, int16_t *dst)
+{
+    const __m256i z = _mm256_set1_epi16((int16_t)zp);
+    size_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+        __m128i a8 = _mm_loadu_si128((const __m128i *)((const char *)c0 + i));
+        __m256i a = sgn ? _mm256_cvtepi8_epi16(a8) : _mm256_cvtepu8_epi16(a8);
+        a = _mm256_sub_epi16(a, z);
+        __m256i b = _mm256_setzero_si256();
+        if (c1) {
+            __m128i b8 = _mm_loadu_si128((const __m128i *)((const char *)c1 + i));
+            b = _mm256_sub_epi16(sgn ? _mm256_cvtepi8_epi16(b8) : _mm256_cvtepu8_epi16(b8), z);
+        }
+        __m256i lo = _mm256_unpacklo_epi16(a, b), hi = _mm256_unpackhi_epi16(a, b);
+        _mm256_storeu_si256((__m256i *)(dst + 2 * i), _mm256_permute2x128_si256(lo, hi, 0x20));
+        _mm256_storeu_si256((__m256i *)(dst + 2 * i + 16), _mm256_permute2x128_si256(lo, hi, 0x31));
+    }
+    return i;
+}
+#endif
+
+/* ---- u8 row kernel ------------------------------------------------------ */
+
+static void rows_u8_scalar(const uint8_t *x, const int64_t *off, size_t npairs,
+                           size_t nsingle, const int8_t *w, int nr,
+                           const int32_t *adj, const oq_qg_requant *rq,
+                           void *dst, size_t ld)
+{
+    uint32_t acc[OQ_QG_RM * OQ_QG_RQ] = {0};
+    size_t steps = 2 * npairs + nsingle;
+    for (size_t i = 0; i < steps; i++) {
+        const uint8_t *xt = x + off[i];
+        const int8_t *wp = w + i * OQ_QG_RM * 4;
+        for (int r = 0; r < nr; r++)
+            for (size_t q = 0; q < OQ_QG_RQ; q++) {
+                int32_t s = 0;
+                for (int j = 0; j < 4; j++)
+                    s += xt[4 * q + (size_t)j] * wp[4 * r + j];
+                acc[(size_t)r * OQ_QG_RQ + q] += (uint32_t)s;
+            }
+    }
+    for (int r = 0; r < nr; r++)
+        for (size_t i = 0; i < OQ_QG_RQ; i++)
+            acc[(size_t)r * OQ_QG_RQ + i] += (uint32_t)adj[r];
+    oq_qg_requant plain;
+    if (rq) {
+        plain = *rq;
+        plain.bias = NULL;
+    }
+    rows_store_scalar(acc, nr, rq ? &plain : NULL, dst, ld);
+}
+
+#if OQ_QG_X86
+static inline int32_t load_quad(const int8_t *p)
+{
+    int32_t v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
+AVX2 static inline __attribute__((always_inline)) void
+rows_u8_avx2_nr(int nr, const uint8_t *x, const int64_t *off, size_t npairs,
+                size_t nsingle, const int8_t *w, const int32_t *adj,
+                const oq_qg_requant *rq, void *dst, size_t ld)
+{
+    __m256i acc[OQ_QG_RM][RV];
+    for (int r = 0; r < nr; r++)
+        for (int j = 0; j < RV; j++)
+            acc[r][j] = _mm256_setzero_si256();
+    const __m256i ones = _mm256_set1_epi16(1);
+    const int8_t *wp = w;
+    const int64_t *op = off;
+    /* pairs: the two steps' int16 sums are added (they cannot overflow:
+     * the pairing guarantees it) and widened once */
+    for (size_t p = 0; p < npairs; p++, op += 2, wp += 2 * OQ_QG_RM * 4) {
+        const uint8_t *xa = x + op[0], *xb = x + op[1];
+        __m256i va[RV], vb[RV];
+        for (int j = 0; j < RV; j++) {
+            va[j] = _mm256_loadu_si256((const __m256i *)(xa + 32 * j));
+            vb[j] = _mm256_loadu_si256((const __m256i *)(xb + 32 * j));
+        }
+        for (int r = 0; r < nr; r++) {
+            __m256i ba = _mm256_set1_epi32(load_quad(wp + 4 * r));
+            __m256i bb = _mm256_set1_epi32(load_quad(wp + OQ_QG_RM * 4 + 4 * r));
+            for (int j = 0; j < RV; j++) {
+                __m256i s = _mm256_add_epi16(_mm256_maddubs_epi16(va[j], ba),
+                                             _mm256_maddubs_epi16(vb[j], bb));
+                acc[r][j] = _mm256_add_epi32(acc[r][j], _mm256_madd_epi16(s, ones));
+            }
+        }
+    }
+    for (size_t i = 0; i < nsingle; i++, op++, wp += OQ_QG_RM * 4) {
+        const uint8_t *xt = x + op[0];
+        __m256i xv[RV];
+        for (int j = 0; j < RV; j++)
+            xv[j] = _mm256_loadu_si256((const __m256i *)(xt + 32 * j));
+        for (int r = 0; r < nr; r++) {
+            __m256i b = _mm256_set1_epi32(load_quad(wp + 4 * r));
+            for (int j = 0; j < RV; j++) {
+                __m256i p = _mm256_madd_epi16(_mm256_maddubs_epi16(xv[j], b), ones);
+                acc[r][j] = _mm256_add_epi32(acc[r][j], p);
+            }
+        }
+    }
+    if (!rq) {
+        for (int r = 0; r < nr; r++) {
+            const __m256i a = _mm256_set1_epi32(adj[r]);
+            for (int j = 0; j < RV; j++)
+                _mm256_storeu_si256((__m256i *)((int32_t *)dst + (size_t)r * ld + 8 * j),
+                                    _mm256_add_epi32(acc[r][j], a));
+        }
+        return;
+    }
+    int32_t lo = rq->is_signed ? -128 : 0, hi = rq->is_signed ? 127 : 255;
+    const __m256 mn = _mm256_set1_ps((float)(lo - rq->zp)),
+                 mx = _mm256_set1_ps((float)(hi - rq->zp));
+    const __m256i z = _mm256_set1_epi32(rq->zp);
+    for (int r = 0; r < nr; r++) {
+        const __m256 s = _mm256_set1_ps(rq->scale[r]);
+        const __m256i a = _mm256_set1_epi32(adj[r]);
+        char *d = (char *)dst + (size_t)r * ld;
+        for (int j = 0; j < RV; j++)
+            store8_avx2(requant8_avx2(acc[r][j], a, s, mn, mx, z), rq->is_signed,
+                        d + 8 * j);
+    }
+}
+
+AVX2 static void rows_u8_avx2(const uint8_t *x, const int64_t *off,
+                              size_t npairs, size_t nsingle, const int8_t *w,
+                              int nr, const int32_t *adj,
+                              const oq_qg_requant *rq, void *dst, size_t ld)
+{
+    switch (nr) {
+    case 4: rows_u8_avx2_nr(4, x, off, npairs, nsingle, w, adj, rq, dst, ld); break;
+    case 3: rows_u8_avx2_nr(3, x, off, npairs, nsingle, w, adj, rq, dst, ld); break;
+    case 2: rows_u8_avx2_nr(2, x, off, npairs, nsingle, w, adj, rq, dst, ld); break;
+    default: rows_u8_avx2_nr(1, x, off, npairs, nsingle, w, adj, rq, dst, ld); break;
+    }
+}
+#endif
+
+void oq_qg_conv_rows_u8(const uint8_t *x, const int64_t *off, size_t npairs,
+                        size_t nsingle, const int8_t *w, int nr,
+                        const int32_t *adj, const oq_qg_requant *rq, void *dst,
+                        size_t ld)
+{
+#if OQ_QG_X86
+    if (have_avx2()) {
+        rows_u8_avx2(x, off, npairs, nsingle, w, nr, adj, rq, dst, ld);
+        return;
+    }
+#endif
+    rows_u8_scalar(x, off, npairs, nsingle, w, nr, adj, rq, dst, ld);
+}
+
+void oq_qg_pack_quads(const uint8_t *const c[4], size_t stride, int flip,
+                      size_t n, uint8_t fill, uint8_t *dst)
+{
+    size_t i = 0;
+    uint8_t f = flip ? 0x80 : 0;
+#if defined(__SSE2__)
+    const __m128i fv = _mm_set1_epi8((char)fill), xv = _mm_set1_epi8((char)f);
+    const __m128i even = _mm_set1_epi16(0x00ff);
+    /* stride 2 reads 32 bytes for 16 values: stop while the last byte read
+     * (2i + 31) is still one the row has (2 (n - 1)) */
+    for (; stride <= 2 && (stride == 1 ? i + 16 <= n : i + 17 <= n); i += 16) {
+        __m128i v[4];
+        for (int j = 0; j < 4; j++) {
+            if (!c[j]) {
+                v[j] = fv;
+                continue;
+            }
+            if (stride == 1) {
+                v[j] = _mm_loadu_si128((const __m128i *)(c[j] + i));
+            } else {
+                __m128i a = _mm_loadu_si128((const __m128i *)(c[j] + 2 * i));
+                __m128i b = _mm_loadu_si128((const __m128i *)(c[j] + 2 * i + 16));
+                v[j] = _mm_packus_epi16(_mm_and_si128(a, even), _mm_and_si128(b, even));
+            }
+            v[j] = _mm_xor_si128(v[j], xv);
+        }
+        __m128i ablo = _mm_unpacklo_epi8(v[0], v[1]), abhi = _mm_unpackhi_epi8(v[0], v[1]);
+        __m128i cdlo = _mm_unpacklo_epi8(v[2], v[3]), cdhi = _mm_unpackhi_epi8(v[2], v[3]);
+        _mm_storeu_si128((__m128i *)(dst + 4 * i), _mm_unpacklo_epi16(ablo, cdlo));
+        _mm_storeu_si128((__m128i *)(dst + 4 * i + 16), _mm_unpackhi_epi16(ablo, cdlo));
+        _mm_storeu_si128((__m128i *)(dst + 4 * i + 32), _mm_unpacklo_epi16(abhi, cdhi));
+        _mm_storeu_si128((__m128i *)(dst + 4 * i + 48), _mm_unpackhi_epi16(abhi, cdhi));
+    }
+#endif
+    for (; i < n; i++)
+        for (int j = 0; j < 4; j++)
+            dst[4 * i + (size_t)j] = c[j] ? (uint8_t)(c[j][i * stride] ^ f) : fill;
+}
+
+void oq_qg_conv_rows(const int16_t *x, size_t plane, size_t C2,
+                     const int64_t *taps, size_t ntaps, const int16_t *w,
+                     int nr, const oq_qg_requant *rq, void *dst, size_t ld)
+{
+#if OQ_QG_X86
+    if (have_avx2()) {
+        rows_avx2(x, plane, C2, taps, ntaps, w, nr, rq, dst, ld);
+        return;
+    }
+#endif
+    rows_scalar(x, plane, C2, taps, ntaps, w, nr, rq, dst, ld);
+}
+
+void oq_qg_pack_pairs(const void *c0, const void *c1, int is_signed, size_t n,
+                      int32_t zp, int16_t *dst)
+{
+    size_t i = 0;
+#if OQ_QG_X86
+    if (have_avx2())
+        i = pack_pairs_avx2(c0, c1, is_signed, n, zp, dst);
+#endif
+    for (; i < n; i++) {
+        int32_t a = is_signed ? ((const int8_t *)c0)[i] : ((const uint8_t *)c0)[i];
+        int32_t b = !c1 ? zp : is_signed ? ((const int8_t *)c1)[i]
+                                         : ((const uint8_t *)c1)[i];
+        dst[2 * i] = (int16_t)(a - zp);
+        dst[2 * i + 1] = (int16_t)(b - zp);
+    }
+}
+
 /* ---- panel interleave ---------------------------------------------------- */
 
 #if OQ_QG_X86

@@ -70,6 +70,64 @@ void oq_qg_conv_tile(const int16_t *const *xrow, int mr, const int64_t *tap_off,
                      size_t ntaps, size_t C2, const int16_t *panel, int32_t *c,
                      size_t ldc, size_t nc);
 
+/* Stride-1 convolution as a 1-D one over flattened rows ("row kernel"):
+ * x is a zero-padded image of int16 channel pairs, plane by plane
+ * ([C2][Hp * Wp + slack][2]), so output position q = oh * Wp + ow reads
+ * the pair of channels (2c, 2c + 1) of tap t at x + c * plane + taps[t] +
+ * 2 q; positions with ow >= OW are computed and thrown away.  Each call
+ * computes OQ_QG_RQ positions (vectors of 8) for nr <= OQ_QG_RM
+ * output channels, with w ordered k = (channel pair, tap): the pair for
+ * output channel r of the block at w + ((c * ntaps + t) * OQ_QG_RM + r) * 2.
+ * The positions are the vector lanes, so every result vector belongs to one
+ * output channel and is stored (or requantized with that channel's scale)
+ * in place: dst row r (stride ld elements), columns 0 .. OQ_QG_RQ. */
+enum { OQ_QG_RM = 4, OQ_QG_RQ = 16 };
+
+typedef struct oq_qg_requant {
+    const float *scale;     /* per output channel of the block */
+    const int32_t *bias;    /* per output channel, or NULL */
+    int32_t zp;
+    int is_signed;          /* int8 output, else uint8 */
+} oq_qg_requant;
+
+/* rq NULL: int32 sums to dst; else 8-bit values as oq_qg_requant_row. */
+void oq_qg_conv_rows(const int16_t *x, size_t plane, size_t C2,
+                     const int64_t *taps, size_t ntaps, const int16_t *w,
+                     int nr, const oq_qg_requant *rq, void *dst, size_t ld);
+
+/* The same row kernel on bytes ("u8 row kernel"), for weights that are
+ * "pair safe": every two weights vpmaddubsw adds (channels 4c + {0, 1} and
+ * 4c + {2, 3} of one tap) satisfy 255 * (|w0| + |w1|) <= 32767, so its
+ * int16 pair sums never saturate (7-bit reduce-range weights always are).
+ * x holds uint8 activations in channel quads (int8 ones stored + 128,
+ * padding = the zero point); a "step" is one channel quad of one tap: its
+ * 16 positions x 4 channels are at x + off[i], and the 4 weights of output
+ * channel r at w + (i * OQ_QG_RM + r) * 4 (signed, minus the zero point).
+ * The first 2 * npairs steps go in pairs whose int16 pair sums may be
+ * added before widening (for every channel r and each half of the quad,
+ * 255 * the sum of the four |w| <= 32767): vpmaddubsw x 2 + vpaddw +
+ * vpmaddwd(ones) + vpaddd for 8 k per lane; the nsingle steps after them
+ * one at a time (vpmaddubsw + vpmaddwd(ones) + vpaddd for 4 k), against
+ * vpmaddwd + vpaddd for 2 k on int16.  The sums are sum(x * w); adj[r]
+ * (x_zp * sum of the channel's weights, negated, + bias) is added to make
+ * them sum((x - x_zp) * w) + bias exactly, modulo 2^32 as the int32 sums
+ * everywhere else.  rq NULL: int32 to dst; else rq's scale and zero point
+ * (rq->bias is not used: it is in adj). */
+void oq_qg_conv_rows_u8(const uint8_t *x, const int64_t *off, size_t npairs,
+                        size_t nsingle, const int8_t *w, int nr,
+                        const int32_t *adj, const oq_qg_requant *rq, void *dst,
+                        size_t ld);
+
+/* dst[4i + j] = cj[i * stride] (j < 4; cj NULL: fill), xor 0x80 when flip
+ * (int8 to uint8 + 128), for i < n (vectorised for strides 1 and 2). */
+void oq_qg_pack_quads(const uint8_t *const c[4], size_t stride, int flip,
+                      size_t n, uint8_t fill, uint8_t *dst);
+
+/* dst[2i] = c0[i] - zp, dst[2i + 1] = c1[i] - zp (c1 NULL: 0) for i < n,
+ * 8-bit inputs (is_signed: int8) widened to int16. */
+void oq_qg_pack_pairs(const void *c0, const void *c1, int is_signed, size_t n,
+                      int32_t zp, int16_t *dst);
+
 /* Interleaves 16 columns of two k rows (r1 NULL: zeros) into one pair
  * step of a panel group: dst[2c] = r0[c], dst[2c + 1] = r1[c]. */
 void oq_qg_interleave16(const int16_t *r0, const int16_t *r1, int16_t *dst);

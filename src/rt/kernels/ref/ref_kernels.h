@@ -20,6 +20,8 @@ extern const oq_kernel oq_ref_resize_kernels[];
 extern const oq_kernel oq_ref_shape_kernels[];
 extern const oq_kernel oq_ref_quant_kernels[];
 extern const oq_kernel oq_ref_loss_signal_kernels[];
+/* attention.c: com.microsoft Attention and QAttention */
+extern const oq_kernel oq_ref_attention_kernels[];
 
 /* quant.c's MLAS arithmetic that rnn.c's DynamicQuantizeLSTM shares:
  * DynamicQuantizeLinear's uint8 quantization of x[0..n) (q, scale, zero
