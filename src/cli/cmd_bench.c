@@ -217,8 +217,8 @@ int cmd_bench(int argc, char **argv)
     } else {
         printf("model:        %s\n", path);
         if (threads)
-            printf("runs:         %llu (after %llu warm-up), %d threads\n",
-                   runs, warmup, threads);
+            printf("runs:         %llu (after %llu warm-up), %d thread%s\n",
+                   runs, warmup, threads, threads == 1 ? "" : "s");
         else
             printf("runs:         %llu (after %llu warm-up), default "
                    "threads\n", runs, warmup);

@@ -71,6 +71,7 @@ static const oq_fast_kernel *const fast_kernels[] = {
     &oq_vec_hard_swish,
     &oq_vec_batch_norm,
     &oq_vec_global_average_pool,
+    &oq_int8_max_pool,       /* 8-bit; hands the rest to the next */
     &oq_vec_max_pool,        /* kernels/vec/pool.c */
     &oq_vec_average_pool,
     &oq_vec_reduce_mean,

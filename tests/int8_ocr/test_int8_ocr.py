@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""test_int8_ocr.py — the PaddleOCR detector (at 160x160) and direction
+"""test_int8_ocr.py — the PaddleOCR detector (at 128x128) and direction
 classifier quantized by onnxq itself (`onnxq preprocess`, `onnxq static`,
 default types, QDQ and QOperator) on synthetic document images
 (bench/text_images.py), then run in ONNX Runtime 1.30 (tests/oracle/run.js)
@@ -62,8 +62,8 @@ def cos(a, b):
 models = {
     # name: file, image size HxW, mean, std, calibration images WxH,
     #       cosine to float at least
-    "det": ("ch_PP-OCRv4_det_infer.onnx", "160x160", "0.485,0.456,0.406",
-            "0.229,0.224,0.225", "160x160", 0.6),
+    "det": ("ch_PP-OCRv4_det_infer.onnx", "128x128", "0.485,0.456,0.406",
+            "0.229,0.224,0.225", "128x128", 0.6),
     "cls": ("ch_ppocr_mobile_v2.0_cls_infer.onnx", "48x192", "0.5,0.5,0.5",
             "0.5,0.5,0.5", "320x48", 0.9),
 }
@@ -75,7 +75,7 @@ for name, (fname, hw, mean, std, cal, min_cos) in models.items():
     d = os.path.join(work, name)
     os.makedirs(d)
     img = os.path.join(d, "img")
-    r = run("/usr/bin/python3", images, img, "4", cal)
+    r = run("/usr/bin/python3", images, img, "3", cal)
     check(r.returncode == 0, f"{name}: images: {r.stderr}")
     h, w = hw.split("x")
     ind = os.path.join(d, "in")

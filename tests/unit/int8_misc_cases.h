@@ -1,5 +1,6 @@
-/* int8_misc_cases.h — named cases for the 8-bit data-movement kernels of
- * src/rt/kernels/int8/int8_misc.c (Resize nearest, integer upscale),
+/* int8_misc_cases.h — named cases for the 8-bit kernels of
+ * src/rt/kernels/int8/int8_misc.c (Resize nearest with integer upscale,
+ * MaxPool, and the Lookup8 tables of rt/fuse_lut.c),
  * included by test_int8_kernels.c after its helpers (rnd, fill8, session,
  * run).  Like the rest of that test, each case runs one node in a session
  * with the fast kernels and in one with reference_only, at 1 and 2 threads;
@@ -146,6 +147,128 @@ static void run_resize_case(const rcase *c, int threads)
     free(xbuf);
 }
 
+/* ---- MaxPool on 8-bit tensors ---------------------------------------- */
+
+typedef struct pcase {
+    const char *name;
+    int t;                  /* U8, S8 or F32 */
+    int rank;
+    int64_t x[4];
+    int64_t k[2], s[2], d[2], pads[4];
+    const char *auto_pad;
+    int ceil_mode;
+    int indices;            /* declare the Indices output */
+    int expect;
+} pcase;
+
+static const pcase pool_cases[] = {
+    {"maxpool_u8_2x2_s2", U8, 4, {1, 3, 8, 10}, {2, 2}, {2, 2}, {1, 1}, {0},
+     NULL, 0, 0, MISC_FAST},
+    {"maxpool_s8_3x3_s2_pad1_odd", S8, 4, {2, 5, 13, 11}, {3, 3}, {2, 2}, {1, 1},
+     {1, 1, 1, 1}, NULL, 0, 0, MISC_FAST},
+    {"maxpool_u8_3x3_asymmetric_pads", U8, 4, {1, 4, 9, 7}, {3, 3}, {1, 1},
+     {1, 1}, {1, 0, 2, 1}, NULL, 0, 0, MISC_FAST},
+    {"maxpool_s8_ceil_mode", S8, 4, {1, 3, 10, 10}, {3, 3}, {2, 2}, {1, 1},
+     {0}, NULL, 1, 0, MISC_FAST},
+    {"maxpool_u8_ceil_mode_pads", U8, 4, {1, 2, 11, 8}, {2, 3}, {3, 2}, {1, 1},
+     {1, 1, 0, 1}, NULL, 1, 0, MISC_FAST},
+    {"maxpool_u8_dilation", U8, 4, {1, 2, 12, 13}, {2, 3}, {1, 2}, {2, 3},
+     {1, 2, 1, 2}, NULL, 0, 0, MISC_FAST},
+    {"maxpool_s8_same_upper_s2", S8, 4, {1, 3, 7, 9}, {3, 2}, {2, 2}, {1, 1},
+     {0}, "SAME_UPPER", 0, 0, MISC_FAST},
+    {"maxpool_u8_same_lower_k4", U8, 4, {2, 2, 6, 5}, {4, 4}, {1, 1}, {1, 1},
+     {0}, "SAME_LOWER", 0, 0, MISC_FAST},
+    {"maxpool_u8_valid", U8, 4, {1, 3, 9, 9}, {2, 4}, {3, 1}, {1, 1},
+     {5, 5, 5, 5}, "VALID", 0, 0, MISC_FAST},
+    {"maxpool_s8_empty_windows_lowest", S8, 4, {1, 2, 4, 4}, {2, 2}, {2, 2},
+     {1, 1}, {2, 2, 2, 2}, NULL, 0, 0, MISC_FAST},
+    {"maxpool_u8_big_parallel", U8, 4, {2, 16, 40, 40}, {3, 3}, {1, 1}, {1, 1},
+     {1, 1, 1, 1}, NULL, 0, 0, MISC_FAST},
+    {"maxpool_u8_indices_handed", U8, 4, {1, 3, 8, 8}, {2, 2}, {2, 2}, {1, 1},
+     {0}, NULL, 0, 1, MISC_HANDED},
+    {"maxpool_s8_1d_handed", S8, 3, {2, 3, 17}, {3, 0}, {2, 0}, {1, 0}, {1, 1},
+     NULL, 0, 0, MISC_HANDED},
+    {"maxpool_f32_passes_through", F32, 4, {1, 3, 8, 10}, {3, 3}, {2, 2},
+     {1, 1}, {1, 1, 1, 1}, NULL, 0, 0, MISC_FLOAT},
+};
+
+static void run_pool_case(const pcase *c, int threads)
+{
+    Onnx__ModelProto *p = onnxq_build_model(13);
+    Onnx__GraphProto *g = p->graph;
+    size_t nx = numel(c->x, c->rank);
+    void *xbuf = malloc(nx * 4 + 4);
+    if (c->t == F32)
+        for (size_t i = 0; i < nx; i++)
+            ((float *)xbuf)[i] = (float)((int)(rnd() % 2001) - 1000) / 37.0f;
+    else
+        fill8(xbuf, nx, c->t, 0);
+    onnxq_build_input(g, "x", c->t, c->rank, c->x, NULL);
+    const char *ins[] = {"x"}, *outs[] = {"y", "idx"};
+    Onnx__NodeProto *nd = onnxq_build_node(g, "MaxPool", "pool", ins, 1, outs,
+                                           c->indices ? 2 : 1);
+    int ns = c->rank - 2;
+    onnxq_build_attr_ints(nd, "kernel_shape", c->k, (size_t)ns);
+    onnxq_build_attr_ints(nd, "strides", c->s, (size_t)ns);
+    onnxq_build_attr_ints(nd, "dilations", c->d, (size_t)ns);
+    if (c->auto_pad)
+        onnxq_build_attr_string(nd, "auto_pad", c->auto_pad);
+    else
+        onnxq_build_attr_ints(nd, "pads", c->pads, (size_t)(2 * ns));
+    if (c->ceil_mode)
+        onnxq_build_attr_int(nd, "ceil_mode", 1);
+    onnxq_build_output(g, "y", c->t, -1, NULL, NULL);
+    if (c->indices)
+        onnxq_build_output(g, "idx", ONNX__TENSOR_PROTO__DATA_TYPE__INT64, -1,
+                           NULL, NULL);
+    onnxq_model *m = NULL;
+    CHECK(onnxq_model_wrap(p, NULL, &m, NULL) == ONNXQ_OK);
+    if (!m) {
+        free(xbuf);
+        return;
+    }
+    built b;
+    memset(&b, 0, sizeof b);
+    b.in[0].dtype = c->t;
+    b.in[0].rank = c->rank;
+    memcpy(b.in[0].dims, c->x, sizeof c->x);
+    b.in[0].data = xbuf;
+    b.n_in = 1;
+    onnxq_session *fast = session(m, 0, threads), *ref = session(m, 1, threads);
+    for (int rep = 0; rep < 2; rep++) {
+        size_t f0, h0, f1, h1, l0, l1;
+        oq_int8_misc_stats(&f0, &h0, &l0);
+        onnxq_tensor *yf = run(fast, &b, c->name);
+        oq_int8_misc_stats(&f1, &h1, &l1);
+        onnxq_tensor *yr = run(ref, &b, c->name);
+        size_t want_f = c->expect == MISC_FAST, want_h = c->expect == MISC_HANDED;
+        if (f1 - f0 != want_f || h1 - h0 != want_h) {
+            fprintf(stderr, "%s: %zu fast runs, %zu handed on; expected %zu, %zu\n",
+                    c->name, f1 - f0, h1 - h0, want_f, want_h);
+            test_failures++;
+        }
+        if (yf && yr) {
+            int same = yf->dtype == yr->dtype && yf->rank == yr->rank &&
+                       !memcmp(yf->dims, yr->dims, sizeof yr->dims[0] * (size_t)yr->rank) &&
+                       !memcmp(yf->data, yr->data, onnxq_tensor_nbytes(yr));
+            if (!same) {
+                fprintf(stderr, "%s (%d threads): fast and reference differ\n",
+                        c->name, threads);
+                test_failures++;
+            }
+            /* the empty windows (all in the padding) hold the lowest value */
+            if (c->pads[0] >= c->k[0] && c->t == S8 && rep == 0)
+                CHECK_EQ_INT(((const int8_t *)yr->data)[0], -128);
+        }
+        onnxq_tensors_free(yf, c->indices ? 2 : 1);
+        onnxq_tensors_free(yr, c->indices ? 2 : 1);
+    }
+    onnxq_session_destroy(fast);
+    onnxq_session_destroy(ref);
+    onnxq_model_destroy(m);
+    free(xbuf);
+}
+
 static size_t run_lut_cases(void);
 
 /* Every misc case at 1 and 2 threads; returns the number of cases. */
@@ -160,7 +283,16 @@ static size_t run_misc_cases(void)
                 fprintf(stderr, "  ^ case %s, %d thread(s)\n",
                         resize_cases[i].name, threads);
         }
-    return n + run_lut_cases();
+    size_t np = sizeof pool_cases / sizeof *pool_cases;
+    for (int threads = 1; threads <= 2; threads++)
+        for (size_t i = 0; i < np; i++) {
+            int before = test_failures;
+            run_pool_case(&pool_cases[i], threads);
+            if (test_failures != before)
+                fprintf(stderr, "  ^ case %s, %d thread(s)\n",
+                        pool_cases[i].name, threads);
+        }
+    return n + np + run_lut_cases();
 }
 
 /* ---- lookup-table fusion (src/rt/fuse_lut.c) ------------------------------

@@ -26,10 +26,11 @@ extern const oq_fast_kernel oq_int8_quantize_linear;
 extern const oq_fast_kernel oq_int8_dequantize_linear;
 /* qdq_fast.c's counters, for oq_int8_stats_get */
 void oq_qdq_stats(size_t *runs, size_t *folded);
-/* int8_misc.c: 8-bit data movement (Resize nearest, integer upscale); it
- * hands other inputs to the next fast kernel for the op */
+/* int8_misc.c: 8-bit data movement (Resize nearest, integer upscale;
+ * MaxPool); they hand other inputs to the next fast kernel for the op */
 extern const oq_fast_kernel oq_int8_resize;
-/* int8_misc.c's counters: 8-bit Resize runs it did, 8-bit Resize runs it
+extern const oq_fast_kernel oq_int8_max_pool; /* 8-bit, 2-D, no Indices */
+/* int8_misc.c's counters: 8-bit Resize/MaxPool runs it did, 8-bit runs it
  * handed on, com.onnxq Lookup8 runs */
 void oq_int8_misc_stats(size_t *fast, size_t *fallback, size_t *lookups);
 /* int8_misc.c: com.onnxq Lookup8 (made by fuse_lut.c), a plain kernel */

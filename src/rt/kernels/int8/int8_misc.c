@@ -1,28 +1,35 @@
 /*
- * int8_misc.c — fast kernels for the 8-bit data-movement ops that quantized
- * models leave on the hot path once QDQ fusion has dropped the Q/DQ pairs
- * around them (fuse_qdq.c pattern 1): today Resize in nearest mode, which
- * runs on the uint8/int8 tensor itself.  In the int8 PaddleOCR detector its
- * six FPN upsamplings took 125 ms a run at one thread on the reference
+ * int8_misc.c — kernels for the 8-bit ops quantized models leave on the hot
+ * path besides the convolutions and matmuls (int8_ops.c):
+ *
+ * Resize in nearest mode on the uint8/int8 tensor itself, which QDQ fusion
+ * leaves once it has dropped the Q/DQ pair around it (fuse_qdq.c pattern
+ * 1), and QOperator models have as it is.  In the int8 PaddleOCR detector
+ * its six FPN upsamplings took 125 ms a run at one thread on the reference
  * kernel (a per-element index walk in double) against 3.5 ms for the float
- * model's vectorised Resize.
+ * model's vectorised Resize.  The fast kernel takes what kernels/vec's
+ * float Resize takes — opset 11+, mode nearest,
+ * coordinate_transformation_mode asymmetric, nearest_mode floor, integer
+ * upscale factors (from scales or sizes) on the last two axes and 1 on the
+ * others — for 1-byte elements: y[.., h, w] = x[.., h / kh, w / kw], the
+ * reference's nearest copy byte for byte.  A float (or other) Resize, and
+ * an 8-bit one outside that case, goes to the next fast kernel for the op
+ * (the one listed after this in registry.c, prepared alongside) or,
+ * failing that, to the reference kernel, which also reports errors.
+ * ONNXQ_VERBOSE=1 says once per node on stderr when an 8-bit input was
+ * handed on.
  *
- * The kernel takes what kernels/vec's float Resize takes — opset 11+,
- * mode nearest, coordinate_transformation_mode asymmetric, nearest_mode
- * floor, integer upscale factors (from scales or sizes) on the last two
- * axes and 1 on the others — for 1-byte elements: y[.., h, w] =
- * x[.., h / kh, w / kw], the reference's nearest copy byte for byte.
+ * MaxPool on an 8-bit NCHW tensor without Indices (QDQ fusion drops the
+ * Q/DQ pair around it too): the reference's window geometry (pads or
+ * auto_pad, strides, dilations, ceil_mode), one output row at a time, a
+ * window with nothing inside giving the type's lowest value.  In the QDQ
+ * conv net of tests/quant/make_qdq_models.py at 64x64 the reference
+ * MaxPool took 60% of the run.  Same hand-over as Resize for the rest.
  *
- * com.onnxq Lookup8 (x, table) -> y = table[byte of x]: the node fuse_lut.c
- * puts in place of an 8-bit elementwise island (x and table 8-bit, table
- * 256 entries indexed by x's bit pattern, y of table's type).  It is a
- * plain kernel (the only one for the op), listed in registry.c's tables.
- *
- * A float (or other) Resize, and an 8-bit one outside that case, goes to
- * the next fast kernel for the op (the one listed after this in registry.c,
- * prepared alongside) or, failing that, to the reference kernel, which also
- * reports errors.  ONNXQ_VERBOSE=1 says once per node on stderr when an
- * 8-bit input was handed on.
+ * com.onnxq Lookup8 (x, table) -> y = table[byte of x]: the node
+ * rt/fuse_lut.c puts in place of an 8-bit elementwise island (x and table
+ * 8-bit, table 256 entries indexed by x's bit pattern, y of table's type).
+ * A plain kernel (the only one for the op), listed in registry.c's tables.
  */
 #include <math.h>
 #include <stdatomic.h>
@@ -249,6 +256,131 @@ static onnxq_status prepare_resize(const oq_prepare_ctx *p, void **state)
 
 const oq_fast_kernel oq_int8_resize = {
     "", "Resize", 11, 21, prepare_resize, run_resize, misc_release};
+
+/* ---- MaxPool ------------------------------------------------------------ */
+
+/* attribute name: n values into v (default dflt when absent); 0 if it has
+ * another count (the reference reports that) */
+static int read_ints(oq_kctx *ctx, const char *name, int n, int64_t dflt,
+                     int64_t *v)
+{
+    const int64_t *a;
+    long k = oq_attr_ints(ctx, name, &a);
+    for (int i = 0; i < n; i++)
+        v[i] = k < 0 ? dflt : i < k ? a[i] : 0;
+    return k < 0 || k == n;
+}
+
+/* One output row of an 8-bit max pool; values are compared as unsigned
+ * bytes after XOR with flip (0x80 for int8, which maps -128..127 onto
+ * 0..255 in order), so 0 is the type's lowest value (a window with no
+ * element inside gives it, as in the reference). */
+static void max_row(const uint8_t *x, int64_t H, int64_t W, int64_t oh,
+                    int64_t OW, const int64_t *k, const int64_t *s,
+                    const int64_t *d, const int64_t *p0, uint8_t flip,
+                    uint8_t *restrict y)
+{
+    memset(y, 0, (size_t)OW);
+    for (int64_t kh = 0; kh < k[0]; kh++) {
+        int64_t ih = oh * s[0] - p0[0] + kh * d[0];
+        if (ih < 0 || ih >= H)
+            continue;
+        const uint8_t *xr = x + ih * W;
+        for (int64_t kw = 0; kw < k[1]; kw++) {
+            int64_t off = kw * d[1] - p0[1];  /* iw = ow * s + off */
+            int64_t lo = off >= 0 ? 0 : (-off + s[1] - 1) / s[1];
+            int64_t hi = W - off <= 0 ? 0 : (W - off + s[1] - 1) / s[1];
+            if (hi > OW)
+                hi = OW;
+            if (s[1] == 1) {
+                for (int64_t ow = lo; ow < hi; ow++) {
+                    uint8_t v = xr[ow + off] ^ flip;
+                    y[ow] = v > y[ow] ? v : y[ow];
+                }
+            } else {
+                for (int64_t ow = lo; ow < hi; ow++) {
+                    uint8_t v = xr[ow * s[1] + off] ^ flip;
+                    y[ow] = v > y[ow] ? v : y[ow];
+                }
+            }
+        }
+    }
+    if (flip)
+        for (int64_t ow = 0; ow < OW; ow++)
+            y[ow] ^= flip;
+}
+
+/* MaxPool on an 8-bit NCHW tensor without the Indices output: the
+ * reference's window geometry (pads or auto_pad, strides, dilations,
+ * ceil_mode). */
+static onnxq_status run_max_pool(oq_kctx *ctx)
+{
+    const oq_tensor *x = oq_in(ctx, 0);
+    if (!is_byte(x))
+        return hand_on(ctx, 0, NULL);
+    if (x->rank != 4 || !oq_numel(x) || ctx->n_out != 1)
+        return hand_on(ctx, 1, "not 2-D, empty, or with Indices");
+    int64_t k[2], s[2], d[2], pads[4], p0[2], out[2], in[2] = {x->dims[2], x->dims[3]};
+    const int64_t *ks;
+    char buf[32];
+    const char *ap = oq_attr_string(ctx, "auto_pad", "NOTSET", buf, sizeof buf);
+    int same_upper = strcmp(ap, "SAME_UPPER") == 0, same_lower = strcmp(ap, "SAME_LOWER") == 0;
+    int valid = strcmp(ap, "VALID") == 0;
+    int ceil_mode = oq_attr_int(ctx, "ceil_mode", 0) != 0;
+    int64_t order = oq_attr_int(ctx, "storage_order", 0);
+    if (order != 0 && order != 1)
+        return hand_on(ctx, 1, "storage_order the reference rejects");
+    if (oq_attr_ints(ctx, "kernel_shape", &ks) != 2 ||
+        !read_ints(ctx, "strides", 2, 1, s) || !read_ints(ctx, "dilations", 2, 1, d) ||
+        !read_ints(ctx, "pads", 4, 0, pads) ||
+        !(same_upper || same_lower || valid || strcmp(ap, "NOTSET") == 0))
+        return hand_on(ctx, 1, "attributes the reference checks");
+    for (int i = 0; i < 2; i++) {
+        k[i] = ks[i];
+        if (k[i] < 1 || s[i] < 1 || d[i] < 1)
+            return hand_on(ctx, 1, "kernel, stride or dilation below 1");
+        int64_t ek = (k[i] - 1) * d[i] + 1;
+        if (same_upper || same_lower) {
+            out[i] = (in[i] + s[i] - 1) / s[i];
+            int64_t need = (out[i] - 1) * s[i] + ek - in[i];
+            p0[i] = same_upper ? need / 2 : (need + 1) / 2;
+            continue;
+        }
+        p0[i] = valid ? 0 : pads[i];
+        int64_t p1 = valid ? 0 : pads[2 + i];
+        int64_t span = in[i] + p0[i] + p1 - ek;
+        if (span < 0 || p0[i] < 0 || p1 < 0)
+            return hand_on(ctx, 1, "kernel larger than the padded input");
+        out[i] = (ceil_mode ? (span + s[i] - 1) / s[i] : span / s[i]) + 1;
+        if (ceil_mode && (out[i] - 1) * s[i] >= in[i] + p0[i])
+            out[i]--;
+    }
+    int64_t dims[4] = {x->dims[0], x->dims[1], out[0], out[1]};
+    oq_tensor *y = oq_output_raw(ctx, 0, x->dtype, 4, dims);
+    if (!y)
+        return oq_failed(ctx);
+    uint8_t flip = x->dtype == T_INT8 ? 0x80 : 0;
+    size_t planes = (size_t)(x->dims[0] * x->dims[1]);
+    size_t rows = planes * (size_t)out[0], plane_in = (size_t)(in[0] * in[1]);
+    const uint8_t *px = x->data;
+    uint8_t *py = y->data;
+    OQ_PAR_FOR(oq_threads(ctx), rows * (size_t)(out[1] * k[0] * k[1]) / 4)
+    for (size_t r = 0; r < rows; r++) {
+        size_t pl = r / (size_t)out[0];
+        max_row(px + pl * plane_in, in[0], in[1], (int64_t)(r % (size_t)out[0]),
+                out[1], k, s, d, p0, flip, py + r * (size_t)out[1]);
+    }
+    atomic_fetch_add(&n_fast, 1);
+    return ONNXQ_OK;
+}
+
+static onnxq_status prepare_max_pool(const oq_prepare_ctx *p, void **state)
+{
+    return misc_prepare(&oq_int8_max_pool, p, state);
+}
+
+const oq_fast_kernel oq_int8_max_pool = {
+    "", "MaxPool", 1, 21, prepare_max_pool, run_max_pool, misc_release};
 
 /* ---- com.onnxq Lookup8 --------------------------------------------------- */
 

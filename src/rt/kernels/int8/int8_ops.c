@@ -17,12 +17,15 @@
  * per-row A zero points, channels_last, 3-D convolutions, fp16 scales, new
  * weights, shapes the spec forbids — the reference reports those).
  *
- * Convolutions: group 1 runs as an implicit GEMM (conv_implicit: 6 output
+ * Convolutions: group 1 with pair-safe weights (see pack_pair_safe) runs
+ * the u8 row kernel at any stride (conv_rows_u8), other group-1 ones the
+ * int16 row kernel at stride 1 with fewer than 64 output channels
+ * (conv_rows), else an implicit GEMM (conv_implicit: 6 output
  * positions x 16 channels per tile, read straight from a padded
  * channels-last int16 copy of x); grouped ones gather 64 output positions
  * at a time (im2col) into each thread's scratch and multiply the group's
  * channels against them; depthwise ones (one input channel per group) run a
- * direct loop.  Same-shape com.microsoft QLinearAdd is a table lookup (see
+ * direct loop.  Same-shape com.microsoft QLinearAdd is vectorised (see
  * run_qadd).  ONNXQ_VERBOSE=1 says on stderr which node each kernel took or
  * declined and why.
  */

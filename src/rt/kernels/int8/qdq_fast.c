@@ -16,7 +16,8 @@
  *
  * A DequantizeLinear whose inputs are all constants (the weights a QDQ
  * model leaves for a float op, e.g. a Gemm whose output is not quantized)
- * is computed once when the session is prepared; a run copies the result.
+ * is computed once when the session is prepared (up to 16 MiB of floats);
+ * a run copies the result.
  * The per-axis reference loop divides twice per element, which made the
  * demo model's 192 x 2560 weight dequantization cost 2.6 ms a run.
  */
@@ -231,6 +232,11 @@ static void qdq_all(int is_q, const qdq_plan *pl, const oq_tensor *x,
 
 /* ---- kernels ------------------------------------------------------------ */
 
+/* Largest constant DequantizeLinear kept as floats for the session's life
+ * (16 MiB of them); bigger ones are dequantized at every run, so a QDQ
+ * model whose weights all feed float ops does not hold 4x their size. */
+enum { FOLD_MAX = 4 << 20 };
+
 typedef struct qdq_state {
     const oq_kernel *ref;
     int is_q;
@@ -267,7 +273,7 @@ static onnxq_status prepare_common(const oq_prepare_ctx *p, void **state,
     const oq_tensor *zp = p->n_in > 2 ? p->consts[2] : NULL;
     int zp_named = node->n_input > 2 && node->input[2] && node->input[2][0];
     qdq_plan pl;
-    if (!is_q && x && s && (zp || !zp_named) &&
+    if (!is_q && x && s && (zp || !zp_named) && oq_numel(x) <= FOLD_MAX &&
         plan_of(node, 0, x, s, zp, &pl) == 0) {
         st->n = oq_numel(x);
         st->folded = malloc((st->n ? st->n : 1) * sizeof *st->folded);

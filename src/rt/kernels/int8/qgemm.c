@@ -382,24 +382,24 @@ AVX2 static size_t pack_pairs_avx2(const void *c0, const void *c1, int sgn,
 
 /* ---- u8 row kernel ------------------------------------------------------ */
 
-static void rows_u8_scalar(const uint8_t *x, const int64_t *off, size_t npairs,
-                           size_t nsingle, const int8_t *w, int nr,
-                           const int32_t *adj, const oq_qg_requant *rq,
+static void rows_u8_scalar(const uint8_t *x, size_t plane, size_t C4,
+                           const int64_t *taps, size_t ntaps, const int8_t *w,
+                           int nr, const int32_t *adj, const oq_qg_requant *rq,
                            void *dst, size_t ld)
 {
     uint32_t acc[OQ_QG_RM * OQ_QG_RQ] = {0};
-    size_t steps = 2 * npairs + nsingle;
-    for (size_t i = 0; i < steps; i++) {
-        const uint8_t *xt = x + off[i];
-        const int8_t *wp = w + i * OQ_QG_RM * 4;
-        for (int r = 0; r < nr; r++)
-            for (size_t q = 0; q < OQ_QG_RQ; q++) {
-                int32_t s = 0;
-                for (int j = 0; j < 4; j++)
-                    s += xt[4 * q + (size_t)j] * wp[4 * r + j];
-                acc[(size_t)r * OQ_QG_RQ + q] += (uint32_t)s;
-            }
-    }
+    const int8_t *wp = w;
+    for (size_t c = 0; c < C4; c++)
+        for (size_t t = 0; t < ntaps; t++, wp += OQ_QG_RM * 4) {
+            const uint8_t *xt = x + c * plane + taps[t];
+            for (int r = 0; r < nr; r++)
+                for (size_t i = 0; i < OQ_QG_RQ; i++) {
+                    int32_t s = 0;
+                    for (int j = 0; j < 4; j++)
+                        s += xt[4 * i + (size_t)j] * wp[4 * r + j];
+                    acc[(size_t)r * OQ_QG_RQ + i] += (uint32_t)s;
+                }
+        }
     for (int r = 0; r < nr; r++)
         for (size_t i = 0; i < OQ_QG_RQ; i++)
             acc[(size_t)r * OQ_QG_RQ + i] += (uint32_t)adj[r];
@@ -412,17 +412,11 @@ static void rows_u8_scalar(const uint8_t *x, const int64_t *off, size_t npairs,
 }
 
 #if OQ_QG_X86
-static inline int32_t load_quad(const int8_t *p)
-{
-    int32_t v;
-    memcpy(&v, p, sizeof v);
-    return v;
-}
-
 AVX2 static inline __attribute__((always_inline)) void
-rows_u8_avx2_nr(int nr, const uint8_t *x, const int64_t *off, size_t npairs,
-                size_t nsingle, const int8_t *w, const int32_t *adj,
-                const oq_qg_requant *rq, void *dst, size_t ld)
+rows_u8_avx2_nr(int nr, const uint8_t *x, size_t plane, size_t C4,
+                const int64_t *taps, size_t ntaps, const int8_t *w,
+                const int32_t *adj, const oq_qg_requant *rq, void *dst,
+                size_t ld)
 {
     __m256i acc[OQ_QG_RM][RV];
     for (int r = 0; r < nr; r++)
@@ -430,36 +424,21 @@ rows_u8_avx2_nr(int nr, const uint8_t *x, const int64_t *off, size_t npairs,
             acc[r][j] = _mm256_setzero_si256();
     const __m256i ones = _mm256_set1_epi16(1);
     const int8_t *wp = w;
-    const int64_t *op = off;
-    /* pairs: the two steps' int16 sums are added (they cannot overflow:
-     * the pairing guarantees it) and widened once */
-    for (size_t p = 0; p < npairs; p++, op += 2, wp += 2 * OQ_QG_RM * 4) {
-        const uint8_t *xa = x + op[0], *xb = x + op[1];
-        __m256i va[RV], vb[RV];
-        for (int j = 0; j < RV; j++) {
-            va[j] = _mm256_loadu_si256((const __m256i *)(xa + 32 * j));
-            vb[j] = _mm256_loadu_si256((const __m256i *)(xb + 32 * j));
-        }
-        for (int r = 0; r < nr; r++) {
-            __m256i ba = _mm256_set1_epi32(load_quad(wp + 4 * r));
-            __m256i bb = _mm256_set1_epi32(load_quad(wp + OQ_QG_RM * 4 + 4 * r));
-            for (int j = 0; j < RV; j++) {
-                __m256i s = _mm256_add_epi16(_mm256_maddubs_epi16(va[j], ba),
-                                             _mm256_maddubs_epi16(vb[j], bb));
-                acc[r][j] = _mm256_add_epi32(acc[r][j], _mm256_madd_epi16(s, ones));
-            }
-        }
-    }
-    for (size_t i = 0; i < nsingle; i++, op++, wp += OQ_QG_RM * 4) {
-        const uint8_t *xt = x + op[0];
-        __m256i xv[RV];
-        for (int j = 0; j < RV; j++)
-            xv[j] = _mm256_loadu_si256((const __m256i *)(xt + 32 * j));
-        for (int r = 0; r < nr; r++) {
-            __m256i b = _mm256_set1_epi32(load_quad(wp + 4 * r));
-            for (int j = 0; j < RV; j++) {
-                __m256i p = _mm256_madd_epi16(_mm256_maddubs_epi16(xv[j], b), ones);
-                acc[r][j] = _mm256_add_epi32(acc[r][j], p);
+    for (size_t c = 0; c < C4; c++) {
+        const uint8_t *xc = x + c * plane;
+        for (size_t t = 0; t < ntaps; t++, wp += OQ_QG_RM * 4) {
+            const uint8_t *xt = xc + taps[t];
+            __m256i xv[RV];
+            for (int j = 0; j < RV; j++)
+                xv[j] = _mm256_loadu_si256((const __m256i *)(xt + 32 * j));
+            for (int r = 0; r < nr; r++) {
+                int32_t q;
+                memcpy(&q, wp + 4 * r, sizeof q);
+                __m256i b = _mm256_set1_epi32(q);
+                for (int j = 0; j < RV; j++) {
+                    __m256i p = _mm256_madd_epi16(_mm256_maddubs_epi16(xv[j], b), ones);
+                    acc[r][j] = _mm256_add_epi32(acc[r][j], p);
+                }
             }
         }
     }
@@ -486,32 +465,32 @@ rows_u8_avx2_nr(int nr, const uint8_t *x, const int64_t *off, size_t npairs,
     }
 }
 
-AVX2 static void rows_u8_avx2(const uint8_t *x, const int64_t *off,
-                              size_t npairs, size_t nsingle, const int8_t *w,
+AVX2 static void rows_u8_avx2(const uint8_t *x, size_t plane, size_t C4,
+                              const int64_t *taps, size_t ntaps, const int8_t *w,
                               int nr, const int32_t *adj,
                               const oq_qg_requant *rq, void *dst, size_t ld)
 {
     switch (nr) {
-    case 4: rows_u8_avx2_nr(4, x, off, npairs, nsingle, w, adj, rq, dst, ld); break;
-    case 3: rows_u8_avx2_nr(3, x, off, npairs, nsingle, w, adj, rq, dst, ld); break;
-    case 2: rows_u8_avx2_nr(2, x, off, npairs, nsingle, w, adj, rq, dst, ld); break;
-    default: rows_u8_avx2_nr(1, x, off, npairs, nsingle, w, adj, rq, dst, ld); break;
+    case 4: rows_u8_avx2_nr(4, x, plane, C4, taps, ntaps, w, adj, rq, dst, ld); break;
+    case 3: rows_u8_avx2_nr(3, x, plane, C4, taps, ntaps, w, adj, rq, dst, ld); break;
+    case 2: rows_u8_avx2_nr(2, x, plane, C4, taps, ntaps, w, adj, rq, dst, ld); break;
+    default: rows_u8_avx2_nr(1, x, plane, C4, taps, ntaps, w, adj, rq, dst, ld); break;
     }
 }
 #endif
 
-void oq_qg_conv_rows_u8(const uint8_t *x, const int64_t *off, size_t npairs,
-                        size_t nsingle, const int8_t *w, int nr,
-                        const int32_t *adj, const oq_qg_requant *rq, void *dst,
-                        size_t ld)
+void oq_qg_conv_rows_u8(const uint8_t *x, size_t plane, size_t C4,
+                        const int64_t *taps, size_t ntaps, const int8_t *w,
+                        int nr, const int32_t *adj, const oq_qg_requant *rq,
+                        void *dst, size_t ld)
 {
 #if OQ_QG_X86
     if (have_avx2()) {
-        rows_u8_avx2(x, off, npairs, nsingle, w, nr, adj, rq, dst, ld);
+        rows_u8_avx2(x, plane, C4, taps, ntaps, w, nr, adj, rq, dst, ld);
         return;
     }
 #endif
-    rows_u8_scalar(x, off, npairs, nsingle, w, nr, adj, rq, dst, ld);
+    rows_u8_scalar(x, plane, C4, taps, ntaps, w, nr, adj, rq, dst, ld);
 }
 
 void oq_qg_pack_quads(const uint8_t *const c[4], size_t stride, int flip,

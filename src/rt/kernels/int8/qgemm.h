@@ -99,24 +99,21 @@ void oq_qg_conv_rows(const int16_t *x, size_t plane, size_t C2,
  * "pair safe": every two weights vpmaddubsw adds (channels 4c + {0, 1} and
  * 4c + {2, 3} of one tap) satisfy 255 * (|w0| + |w1|) <= 32767, so its
  * int16 pair sums never saturate (7-bit reduce-range weights always are).
- * x holds uint8 activations in channel quads (int8 ones stored + 128,
- * padding = the zero point); a "step" is one channel quad of one tap: its
- * 16 positions x 4 channels are at x + off[i], and the 4 weights of output
- * channel r at w + (i * OQ_QG_RM + r) * 4 (signed, minus the zero point).
- * The first 2 * npairs steps go in pairs whose int16 pair sums may be
- * added before widening (for every channel r and each half of the quad,
- * 255 * the sum of the four |w| <= 32767): vpmaddubsw x 2 + vpaddw +
- * vpmaddwd(ones) + vpaddd for 8 k per lane; the nsingle steps after them
- * one at a time (vpmaddubsw + vpmaddwd(ones) + vpaddd for 4 k), against
- * vpmaddwd + vpaddd for 2 k on int16.  The sums are sum(x * w); adj[r]
- * (x_zp * sum of the channel's weights, negated, + bias) is added to make
- * them sum((x - x_zp) * w) + bias exactly, modulo 2^32 as the int32 sums
+ * x holds uint8 activations in channel quads, `plane` bytes per quad (int8
+ * ones are stored + 128, padding is the zero point; int8_ops.c lays out
+ * the planes, for any stride), taps[t] is tap t's byte offset, and w the
+ * signed weights - zero point, quads of (channel quad, tap) per output
+ * channel: w + ((c * ntaps + t) * OQ_QG_RM + r) * 4.  Each quad
+ * costs vpmaddubsw + vpmaddwd by ones + vpaddd for 4 k, against vpmaddwd
+ * + vpaddd for 2 k on int16.  The sums are sum(x * w); adj[r] (x_zp * sum
+ * of the channel's weights, negated, + bias) is added to make them
+ * sum((x - x_zp) * w) + bias exactly, modulo 2^32 as the int32 sums
  * everywhere else.  rq NULL: int32 to dst; else rq's scale and zero point
  * (rq->bias is not used: it is in adj). */
-void oq_qg_conv_rows_u8(const uint8_t *x, const int64_t *off, size_t npairs,
-                        size_t nsingle, const int8_t *w, int nr,
-                        const int32_t *adj, const oq_qg_requant *rq, void *dst,
-                        size_t ld);
+void oq_qg_conv_rows_u8(const uint8_t *x, size_t plane, size_t C4,
+                        const int64_t *taps, size_t ntaps, const int8_t *w,
+                        int nr, const int32_t *adj, const oq_qg_requant *rq,
+                        void *dst, size_t ld);
 
 /* dst[4i + j] = cj[i * stride] (j < 4; cj NULL: fill), xor 0x80 when flip
  * (int8 to uint8 + 128), for i < n (vectorised for strides 1 and 2). */
