@@ -12,6 +12,7 @@
 
 #include <stdio.h>
 
+#include "onnxq/calib.h"
 #include "onnxq/model.h"
 #include "onnxq/runtime.h"
 
@@ -71,6 +72,74 @@ enum {
     "  --no-external-data         write every tensor inline\n"
 int cli_save_parse(const char *cmd, int opt, const char *arg,
                    onnxq_save_options *opts);
+
+/* ---- sample sources, shared by static, compare and tune (sample_opts.c) --
+ * --calib DIR, --calib-wav DIR, --calib-images DIR and their settings.
+ * cli_samples_parse returns 1 if it consumed the option (opt is the
+ * getopt_long return value), -1 on a bad value or a second source (the
+ * usage error is printed), 0 otherwise. */
+enum {
+    CLI_OPT_CALIB = 1100,
+    CLI_OPT_CALIB_WAV,
+    CLI_OPT_CALIB_IMAGES,
+    CLI_OPT_INPUT_NAME,
+    CLI_OPT_NUM_SAMPLES,
+    CLI_OPT_SEED,
+    CLI_OPT_NO_REPLACEMENT,
+    CLI_OPT_SAMPLE_RATE,
+    CLI_OPT_MEL_BINS,
+    CLI_OPT_MEAN_NORM,
+    CLI_OPT_IMAGE_SIZE,
+    CLI_OPT_MEAN,
+    CLI_OPT_STD,
+    CLI_OPT_LAYOUT
+};
+#define CLI_SAMPLE_LONG_OPTIONS                                                \
+    {"calib", required_argument, 0, CLI_OPT_CALIB},                           \
+    {"calib-wav", required_argument, 0, CLI_OPT_CALIB_WAV},                   \
+    {"calib-images", required_argument, 0, CLI_OPT_CALIB_IMAGES},             \
+    {"input-name", required_argument, 0, CLI_OPT_INPUT_NAME},                 \
+    {"num-samples", required_argument, 0, CLI_OPT_NUM_SAMPLES},               \
+    {"calib-count", required_argument, 0, CLI_OPT_NUM_SAMPLES},               \
+    {"seed", required_argument, 0, CLI_OPT_SEED},                             \
+    {"no-replacement", no_argument, 0, CLI_OPT_NO_REPLACEMENT},               \
+    {"sample-rate", required_argument, 0, CLI_OPT_SAMPLE_RATE},               \
+    {"num-mel-bins", required_argument, 0, CLI_OPT_MEL_BINS},                 \
+    {"mean-norm", no_argument, 0, CLI_OPT_MEAN_NORM},                         \
+    {"image-size", required_argument, 0, CLI_OPT_IMAGE_SIZE},                 \
+    {"mean", required_argument, 0, CLI_OPT_MEAN},                             \
+    {"std", required_argument, 0, CLI_OPT_STD},                               \
+    {"layout", required_argument, 0, CLI_OPT_LAYOUT}
+#define CLI_SAMPLE_HELP                                                        \
+    "  --calib DIR            .npy files (one input), .npz files (keys = input\n" \
+    "                         names) or test_data_set_*/input_<i>.pb folders\n" \
+    "  --calib-wav DIR        audio (wav, flac, ogg ...): first channel,\n"     \
+    "                         resampled with soxr, Kaldi fbank as torchaudio\n" \
+    "                         computes it, fed as [1, frames, bins]\n"          \
+    "    --sample-rate N      (16000)   --num-mel-bins N (80)   --mean-norm\n"  \
+    "  --calib-images DIR     PNG/JPEG, RGB, bilinear resize, (x/255-mean)/std\n" \
+    "    --image-size H[xW]   (224)  --mean R,G,B (0,0,0)  --std R,G,B (1,1,1)\n" \
+    "    --layout nchw|nhwc   (nchw)\n"                                         \
+    "  --input-name NAME      the input audio/images feed (default: the only one)\n" \
+    "  --num-samples N        draw N samples at random WITH replacement, as\n"  \
+    "                         Python's random.seed(S); random.choices(files, k=N)\n" \
+    "                         over the sorted file names (alias --calib-count);\n" \
+    "                         default: every file once, sorted\n"              \
+    "  --seed S               (0)   --no-replacement: each file at most once\n"
+typedef struct cli_samples {
+    onnxq_calib_data_options o; /* o.dir: the source folder (borrowed) */
+    int n_sources;              /* 0 or 1 */
+} cli_samples;
+void cli_samples_init(cli_samples *s);
+int cli_samples_parse(const char *cmd, int opt, const char *arg,
+                      cli_samples *s);
+/* "tensors", "audio" or "images": what the source holds. */
+const char *cli_samples_describe(const cli_samples *s);
+/* Opens the samples (onnxq_calib_data_open) from dir, or s->o.dir when dir
+ * is NULL; every_file ignores the draw options (every file once, sorted).
+ * Returns CLI_OK, or CLI_ERROR with "onnxq CMD: message" printed. */
+int cli_samples_open(const char *cmd, const cli_samples *s, const char *dir,
+                     int every_file, onnxq_calib_data **out);
 
 /* Saves model to out, refusing to write over the file it came from unless
  * allow_overwrite; prints a message when external data was written.

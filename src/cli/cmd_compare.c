@@ -37,17 +37,10 @@ static const char help[] =
     "The models must have the same input and output names, ranks and fixed\n"
     "dims.\n"
     "\n"
-    "samples (one source):\n"
-    "  --calib-wav DIR       every wav/flac/ogg file in DIR (sorted) as 80-bin\n"
-    "                        fbank [1, frames, 80] fed to the only input\n"
-    "  --calib DIR           .npy (one input), .npz or test_data_set_* folders\n"
-    "  --num-samples N       draw N samples with replacement (--seed S)\n"
-    "                        instead of every file once\n"
-    "  --input-name NAME     the input wav features go to\n"
-    "  --sample-rate N, --num-mel-bins N, --mean-norm   fbank settings\n"
+    "samples (one source; default: one generated sample):\n"
+    CLI_SAMPLE_HELP
     "  --inputs DIR|FILE.npz, --input NAME=FILE, --shape NAME=D0,D1,...\n"
-    "                        one sample as in `onnxq run`; with no source at\n"
-    "                        all, one generated sample\n"
+    "                        one sample as in `onnxq run`\n"
     "\n"
     "what to show:\n"
     "  --per-tensor          also every float tensor with a quantized\n"
@@ -73,9 +66,7 @@ static const char help[] =
     "  -h, --help            show this help\n";
 
 enum {
-    OPT_INPUT = 1, OPT_INPUTS, OPT_SHAPE, OPT_CALIB, OPT_CALIB_WAV,
-    OPT_NUM_SAMPLES, OPT_SEED, OPT_INPUT_NAME, OPT_RATE, OPT_BINS,
-    OPT_MEAN_NORM, OPT_PER_TENSOR, OPT_TOP, OPT_REPORT, OPT_JSON, OPT_RUNS,
+    OPT_INPUT = 1, OPT_INPUTS, OPT_SHAPE, OPT_PER_TENSOR, OPT_TOP, OPT_REPORT, OPT_JSON, OPT_RUNS,
     OPT_WARMUP, OPT_THREADS, OPT_ORT, OPT_ORT_RUNNER
 };
 
@@ -342,14 +333,7 @@ int cmd_compare(int argc, char **argv)
         {"input", required_argument, 0, OPT_INPUT},
         {"inputs", required_argument, 0, OPT_INPUTS},
         {"shape", required_argument, 0, OPT_SHAPE},
-        {"calib", required_argument, 0, OPT_CALIB},
-        {"calib-wav", required_argument, 0, OPT_CALIB_WAV},
-        {"num-samples", required_argument, 0, OPT_NUM_SAMPLES},
-        {"seed", required_argument, 0, OPT_SEED},
-        {"input-name", required_argument, 0, OPT_INPUT_NAME},
-        {"sample-rate", required_argument, 0, OPT_RATE},
-        {"num-mel-bins", required_argument, 0, OPT_BINS},
-        {"mean-norm", no_argument, 0, OPT_MEAN_NORM},
+        CLI_SAMPLE_LONG_OPTIONS,
         {"per-tensor", no_argument, 0, OPT_PER_TENSOR},
         {"top", required_argument, 0, OPT_TOP},
         {"report", required_argument, 0, OPT_REPORT},
@@ -363,15 +347,22 @@ int cmd_compare(int argc, char **argv)
         {0, 0, 0, 0}};
     cli_inputs in;
     cli_inputs_init(&in);
-    onnxq_calib_data_options co;
-    onnxq_calib_data_options_init(&co);
-    int have_calib = 0, per_tensor = 0, json = 0, ort = 0, c;
+    cli_samples src;
+    cli_samples_init(&src);
+    int per_tensor = 0, json = 0, ort = 0, c;
     const char *report = NULL, *runner_opt = NULL;
     unsigned long long runs = 10, warmup = 2, top = 20, v;
     latency lat;
     memset(&lat, 0, sizeof lat);
     while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
         const char *bad = NULL;
+        int r = cli_samples_parse("compare", c, optarg, &src);
+        if (r < 0) {
+            cli_inputs_clear(&in);
+            return CLI_USAGE;
+        }
+        if (r > 0)
+            continue;
         switch (c) {
         case OPT_INPUT:
             if (cli_inputs_add_input(&in, optarg))
@@ -382,36 +373,6 @@ int cmd_compare(int argc, char **argv)
             if (cli_inputs_add_shape(&in, optarg))
                 bad = "--shape wants NAME=D0,D1,...";
             break;
-        case OPT_CALIB:
-        case OPT_CALIB_WAV:
-            if (have_calib)
-                bad = "give one of --calib and --calib-wav";
-            have_calib = 1;
-            co.kind = c == OPT_CALIB ? ONNXQ_CALIB_TENSORS : ONNXQ_CALIB_WAV;
-            co.dir = optarg;
-            break;
-        case OPT_NUM_SAMPLES:
-            if (parse_count(optarg, 100000000, &v) || v < 1)
-                bad = "--num-samples wants a count of at least 1";
-            co.count = (size_t)v;
-            break;
-        case OPT_SEED:
-            if (parse_count(optarg, ~0ULL, &v))
-                bad = "--seed wants a non-negative integer";
-            co.seed = v;
-            break;
-        case OPT_INPUT_NAME: co.input_name = optarg; break;
-        case OPT_RATE:
-            if (parse_count(optarg, 384000, &v) || v < 1000)
-                bad = "--sample-rate wants Hz in 1000..384000";
-            co.fbank.sample_rate = (int)v;
-            break;
-        case OPT_BINS:
-            if (parse_count(optarg, 1024, &v) || v < 4)
-                bad = "--num-mel-bins wants 4..1024";
-            co.fbank.num_mel_bins = (int)v;
-            break;
-        case OPT_MEAN_NORM: co.fbank.mean_norm = 1; break;
         case OPT_PER_TENSOR: per_tensor = 1; break;
         case OPT_TOP:
             if (parse_count(optarg, 1000000000, &top))
@@ -448,10 +409,11 @@ int cmd_compare(int argc, char **argv)
         cli_inputs_clear(&in);
         return cli_usage_error("compare", "expected FLOAT.onnx QUANT.onnx");
     }
-    if (have_calib && (in.dir || in.n_pairs || in.n_shapes)) {
+    if (src.n_sources && (in.dir || in.n_pairs || in.n_shapes)) {
         cli_inputs_clear(&in);
-        return cli_usage_error("compare", "samples come from --calib/--calib-wav"
-                               " or from --inputs/--input/--shape, not both");
+        return cli_usage_error("compare", "samples come from --calib/"
+                               "--calib-wav/--calib-images or from "
+                               "--inputs/--input/--shape, not both");
     }
     if (ort && runs == 0) {
         cli_inputs_clear(&in);
@@ -487,17 +449,17 @@ int cmd_compare(int argc, char **argv)
     }
     onnxq_session *fs = onnxq_compare_float_session(cmp);
     n_in = onnxq_session_input_count(fs);
-    if (have_calib) {
-        if (onnxq_calib_data_open(&co, &data, &err) != ONNXQ_OK) {
-            cli_fail("compare", "%s", err.message);
+    if (src.n_sources) {
+        if (cli_samples_open("compare", &src, NULL, 0, &data) != CLI_OK)
             goto done;
-        }
         size_t ns = onnxq_calib_data_count(data);
-        snprintf(source, sizeof source, "%s %s, %zu file%s%s",
-                 co.kind == ONNXQ_CALIB_WAV ? "audio in" : "tensors in", co.dir,
+        snprintf(source, sizeof source, "%s in %s, %zu file%s%s",
+                 cli_samples_describe(&src), src.o.dir,
                  onnxq_calib_data_n_files(data),
                  onnxq_calib_data_n_files(data) == 1 ? "" : "s",
-                 co.count ? ", drawn with replacement" : "");
+                 !src.o.count            ? ""
+                 : src.o.no_replacement ? ", drawn without replacement"
+                                        : ", drawn with replacement");
         vis = calloc(n_in + 1, sizeof *vis);
         sample = calloc(n_in + 1, sizeof *sample);
         if (!vis || !sample) {

@@ -38,21 +38,7 @@ static const char help[] =
     "MODEL.sint8.onnx, i.e. net.onnx -> net.sint8.onnx).\n"
     "\n"
     "calibration data (memory does not grow with the number of samples):\n"
-    "  --calib DIR            .npy files (one input), .npz files (keys = input\n"
-    "                         names) or test_data_set_*/input_<i>.pb folders\n"
-    "  --calib-wav DIR        audio (wav, flac, ogg ...): first channel,\n"
-    "                         resampled with soxr, Kaldi fbank as torchaudio\n"
-    "                         computes it, fed as [1, frames, bins]\n"
-    "    --sample-rate N      (16000)   --num-mel-bins N (80)   --mean-norm\n"
-    "  --calib-images DIR     PNG/JPEG, RGB, bilinear resize, (x/255-mean)/std\n"
-    "    --image-size H[xW]   (224)  --mean R,G,B (0,0,0)  --std R,G,B (1,1,1)\n"
-    "    --layout nchw|nhwc   (nchw)\n"
-    "  --input-name NAME      the input audio/images feed (default: the only one)\n"
-    "  --calib-count N        draw N samples at random WITH replacement, as\n"
-    "                         Python's random.seed(S); random.choices(files, k=N)\n"
-    "                         over the sorted file names (alias --num-samples);\n"
-    "                         default: every file once, sorted\n"
-    "  --seed S               (0)   --no-replacement: each file at most once\n"
+    CLI_SAMPLE_HELP
     "  --calibrate-method M   minmax (default), entropy, percentile, distribution\n"
     "  --num-bins N           histogram bins (2048)   --num-quantized-bins N (128)\n"
     "  --percentile P         (99.999)\n"
@@ -116,9 +102,7 @@ static const char help[] =
     "  -h, --help                    show this help\n";
 
 enum {
-    O_CALIB = 1, O_WAV, O_IMAGES, O_INPUT_NAME, O_COUNT, O_SEED, O_NOREPL,
-    O_RATE, O_BINS_MEL, O_MEAN_NORM, O_IMSIZE, O_MEAN, O_STD, O_LAYOUT,
-    O_METHOD, O_NBINS, O_NQBINS, O_PCT, O_TABLE, O_LOAD_TABLE, O_THREADS,
+    O_METHOD = 1, O_NBINS, O_NQBINS, O_PCT, O_TABLE, O_LOAD_TABLE, O_THREADS,
     O_PROGRESS, O_FORMAT, O_ATYPE, O_WTYPE, O_PER_CHANNEL, O_REDUCE,
     O_OPS, O_INCL, O_EXCL, O_EXTRA, O_NO_PER_CHANNEL, O_NO_REDUCE,
     O_CHECK, O_NO_CHECK, O_CHECK_SAMPLES, O_ORT
@@ -144,24 +128,6 @@ static int parse_double(const char *s, double *out)
         return -1;
     *out = v;
     return 0;
-}
-
-static int parse_floats3(const char *s, float *v)
-{
-    char buf[256];
-    if (strlen(s) >= sizeof buf)
-        return -1;
-    strcpy(buf, s);
-    int n = 0;
-    for (char *tok = strtok(buf, ","); tok; tok = strtok(NULL, ",")) {
-        double d;
-        if (n >= 3 || parse_double(tok, &d))
-            return -1;
-        v[n++] = (float)d;
-    }
-    if (n == 1)
-        v[1] = v[2] = v[0];
-    return n == 1 || n == 3 ? 0 : -1;
 }
 
 static int parse_qtype(const char *s, int32_t *t)
@@ -608,12 +574,9 @@ static const char *base_name(const char *p)
  * prints the comparison.  The model is already written: a failure here
  * returns CLI_ERROR but leaves it. */
 static int run_check(const char *in, const char *out,
-                     const onnxq_calib_data_options *dopt,
+                     const cli_samples *src,
                      const onnxq_calib_data *used, const check_plan *plan)
 {
-    onnxq_calib_data_options ao = *dopt;
-    ao.count = 0; /* every file once, sorted */
-    ao.no_replacement = 0;
     onnxq_calib_data *all = NULL;
     onnxq_model *fm = NULL, *qm = NULL;
     onnxq_comparer *c = NULL;
@@ -622,6 +585,9 @@ static int run_check(const char *in, const char *out,
     size_t *pick = NULL, n_pick = 0, n_in = 0;
     int rc = CLI_ERROR, overlap = 0;
     onnxq_error err;
+    onnxq_calib_data_options ao = src->o;
+    ao.count = 0; /* every file once, sorted */
+    ao.no_replacement = 0;
     if (onnxq_calib_data_open(&ao, &all, &err) != ONNXQ_OK) {
         cli_fail(CMD, "check: %s", err.message);
         goto done;
@@ -786,21 +752,7 @@ done:
 int cmd_static(int argc, char **argv)
 {
     static const struct option longopts[] = {
-        {"calib", required_argument, 0, O_CALIB},
-        {"calib-wav", required_argument, 0, O_WAV},
-        {"calib-images", required_argument, 0, O_IMAGES},
-        {"input-name", required_argument, 0, O_INPUT_NAME},
-        {"calib-count", required_argument, 0, O_COUNT},
-        {"num-samples", required_argument, 0, O_COUNT},
-        {"seed", required_argument, 0, O_SEED},
-        {"no-replacement", no_argument, 0, O_NOREPL},
-        {"sample-rate", required_argument, 0, O_RATE},
-        {"num-mel-bins", required_argument, 0, O_BINS_MEL},
-        {"mean-norm", no_argument, 0, O_MEAN_NORM},
-        {"image-size", required_argument, 0, O_IMSIZE},
-        {"mean", required_argument, 0, O_MEAN},
-        {"std", required_argument, 0, O_STD},
-        {"layout", required_argument, 0, O_LAYOUT},
+        CLI_SAMPLE_LONG_OPTIONS,
         {"calibrate-method", required_argument, 0, O_METHOD},
         {"num-bins", required_argument, 0, O_NBINS},
         {"num-quantized-bins", required_argument, 0, O_NQBINS},
@@ -828,8 +780,8 @@ int cmd_static(int argc, char **argv)
         {"help", no_argument, 0, 'h'},
         CLI_SAVE_LONG_OPTIONS,
         {0, 0, 0, 0}};
-    onnxq_calib_data_options dopt;
-    onnxq_calib_data_options_init(&dopt);
+    cli_samples src;
+    cli_samples_init(&src);
     onnxq_calib_options copt;
     onnxq_calib_options_init(&copt);
     onnxq_static_options sopt;
@@ -837,8 +789,8 @@ int cmd_static(int argc, char **argv)
     onnxq_save_options save;
     onnxq_save_options_init(&save);
     extras ex = {0};
-    const char *dir = NULL, *table_out = NULL, *table_in = NULL;
-    int n_sources = 0, show_progress = isatty(2), quiet = 0;
+    const char *table_out = NULL, *table_in = NULL;
+    int show_progress = isatty(2), quiet = 0;
     int per_channel = 1, reduce_range = -1; /* -1: by the types */
     int check = 1, ort = 0;
     size_t check_samples = 8;
@@ -849,6 +801,8 @@ int cmd_static(int argc, char **argv)
     double d;
     while ((c = getopt_long(argc, argv, ":hq", longopts, NULL)) != -1) {
         int r = cli_save_parse(CMD, c, optarg, &save);
+        if (!r)
+            r = cli_samples_parse(CMD, c, optarg, &src);
         if (r < 0)
             return CLI_USAGE;
         if (r > 0)
@@ -859,86 +813,6 @@ int cmd_static(int argc, char **argv)
             return CLI_OK;
         case 'q':
             quiet = 1;
-            break;
-        case O_CALIB:
-        case O_WAV:
-        case O_IMAGES:
-            dir = optarg;
-            n_sources++;
-            dopt.kind = c == O_CALIB ? ONNXQ_CALIB_TENSORS
-                        : c == O_WAV ? ONNXQ_CALIB_WAV
-                                     : ONNXQ_CALIB_IMAGES;
-            break;
-        case O_INPUT_NAME:
-            dopt.input_name = optarg;
-            break;
-        case O_COUNT:
-            if (parse_long(optarg, 1, 100000000, &v))
-                return cli_usage_error(CMD, "--calib-count: '%s' is not a "
-                                       "count >= 1", optarg);
-            dopt.count = (size_t)v;
-            break;
-        case O_SEED: {
-            char *end;
-            errno = 0;
-            unsigned long long s = strtoull(optarg, &end, 10);
-            if (!*optarg || *end || errno || optarg[0] == '-')
-                return cli_usage_error(CMD, "--seed: '%s' is not a "
-                                       "non-negative integer", optarg);
-            dopt.seed = s;
-            break;
-        }
-        case O_NOREPL:
-            dopt.no_replacement = 1;
-            break;
-        case O_RATE:
-            if (parse_long(optarg, 1000, 768000, &v))
-                return cli_usage_error(CMD, "--sample-rate: '%s' is not a "
-                                       "rate in Hz", optarg);
-            dopt.fbank.sample_rate = (int)v;
-            break;
-        case O_BINS_MEL:
-            if (parse_long(optarg, 1, 1024, &v))
-                return cli_usage_error(CMD, "--num-mel-bins: '%s'", optarg);
-            dopt.fbank.num_mel_bins = (int)v;
-            break;
-        case O_MEAN_NORM:
-            dopt.fbank.mean_norm = 1;
-            break;
-        case O_IMSIZE: {
-            char *x = strpbrk(optarg, "x,");
-            char buf[64];
-            snprintf(buf, sizeof buf, "%s", optarg);
-            long h, w;
-            if (x) {
-                buf[x - optarg] = 0;
-                if (parse_long(buf, 1, 16384, &h) ||
-                    parse_long(x + 1, 1, 16384, &w))
-                    return cli_usage_error(CMD, "--image-size: '%s'", optarg);
-            } else if (parse_long(buf, 1, 16384, &h)) {
-                return cli_usage_error(CMD, "--image-size: '%s'", optarg);
-            } else {
-                w = h;
-            }
-            dopt.image_h = (int)h;
-            dopt.image_w = (int)w;
-            break;
-        }
-        case O_MEAN:
-        case O_STD:
-            if (parse_floats3(optarg, c == O_MEAN ? dopt.mean : dopt.std))
-                return cli_usage_error(CMD, "--%s wants R,G,B numbers, got "
-                                       "'%s'", c == O_MEAN ? "mean" : "std",
-                                       optarg);
-            break;
-        case O_LAYOUT:
-            if (!strcasecmp(optarg, "nchw"))
-                dopt.nhwc = 0;
-            else if (!strcasecmp(optarg, "nhwc"))
-                dopt.nhwc = 1;
-            else
-                return cli_usage_error(CMD, "--layout: nchw or nhwc, not "
-                                       "'%s'", optarg);
             break;
         case O_METHOD: {
             int m = onnxq_calib_method_parse(optarg);
@@ -1058,14 +932,11 @@ int cmd_static(int argc, char **argv)
         return cli_usage_error(CMD, "unexpected argument '%s'",
                                argv[optind + 2]);
     const char *in = argv[optind];
-    if (n_sources > 1)
-        return cli_usage_error(CMD, "give one of --calib, --calib-wav, "
-                               "--calib-images");
-    if (!n_sources && !table_in)
+    if (!src.n_sources && !table_in)
         return cli_usage_error(CMD, "no calibration data: --calib DIR, "
                                "--calib-wav DIR, --calib-images DIR or "
                                "--load-calib-table FILE");
-    if (ort && (!check || !n_sources))
+    if (ort && (!check || !src.n_sources))
         return cli_usage_error(CMD, "--ort times the check's sample: it needs "
                                "the check and a calibration folder");
     char *out_alloc = NULL;
@@ -1106,11 +977,8 @@ int cmd_static(int argc, char **argv)
         if (read_table(table_in, names, n_names, &ranges) != CLI_OK)
             goto done;
     } else if (n_names) {
-        dopt.dir = dir;
-        if (onnxq_calib_data_open(&dopt, &data, &err) != ONNXQ_OK) {
-            cli_fail(CMD, "%s", err.message);
+        if (cli_samples_open(CMD, &src, NULL, 0, &data) != CLI_OK)
             goto done;
-        }
         if (onnxq_calibrate(m, (const char *const *)names, n_names, &copt,
                             data, show_progress ? progress : NULL, NULL,
                             &ranges, &err) != ONNXQ_OK) {
@@ -1144,7 +1012,7 @@ int cmd_static(int argc, char **argv)
                    "%zu tensors, %.1f s\n",
                    onnxq_calib_data_count(data),
                    onnxq_calib_data_n_files(data),
-                   dopt.count ? (dopt.no_replacement ? "drawn without "
+                   src.o.count ? (src.o.no_replacement ? "drawn without "
                                                        "replacement"
                                                      : "drawn with "
                                                        "replacement")
@@ -1157,11 +1025,10 @@ int cmd_static(int argc, char **argv)
         printf("size: %.2f MiB -> %.2f MiB\nwrote %s\n",
                (double)a / 1048576.0, (double)b / 1048576.0, out);
     }
-    if (check && n_sources) {
-        dopt.dir = dir;
+    if (check && src.n_sources) {
         check_plan plan = {check_samples, copt.n_threads, quiet, runner,
                            table_in != NULL};
-        if (run_check(in, out, &dopt, data, &plan) != CLI_OK)
+        if (run_check(in, out, &src, data, &plan) != CLI_OK)
             goto done; /* the model stays written (see --help) */
     } else if (check && !quiet) {
         printf("check: not run (no calibration folder to take samples from; "

@@ -35,7 +35,8 @@ static const char CMD[] = "tune";
 enum { EXIT_NO_CANDIDATE = 3 };
 
 static const char help[] =
-    "usage: onnxq tune IN.onnx (--calib-wav DIR | --calib DIR) [OPTIONS]\n"
+    "usage: onnxq tune IN.onnx (--calib DIR | --calib-wav DIR |\n"
+    "                  --calib-images DIR) [OPTIONS]\n"
     "\n"
     "Search static int8 quantization settings for the fastest model that\n"
     "keeps an accuracy bound, measured on held-out samples, and write it\n"
@@ -53,10 +54,10 @@ static const char help[] =
     "must be more than --margin faster than a more accurate one to win.\n"
     "\n"
     "samples (one folder; split into calibration and held-out files):\n"
-    "  --calib-wav DIR         audio files -> 80-bin fbank [1, frames, 80]\n"
-    "    --sample-rate N (16000)  --num-mel-bins N (80)  --mean-norm\n"
-    "  --calib DIR             .npy (one input), .npz or test_data_set_*\n"
-    "  --input-name NAME       the input audio feeds (default: the only one)\n"
+    CLI_SAMPLE_HELP
+    "                         (tune: the draw picks calibration samples among\n"
+    "                         the files not held out; held-out files are each\n"
+    "                         used once)\n"
     "  --holdout K|F           K files (integer) or a fraction F in (0,1) of\n"
     "                          them held out, evenly spaced in name order\n"
     "                          (default 0.25; at least 1, at most all but 1)\n"
@@ -97,7 +98,7 @@ static const char help[] =
     "the report names the most accurate candidate).\n";
 
 enum {
-    O_CALIB = 1, O_WAV, O_INPUT_NAME, O_RATE, O_MELS, O_MEAN_NORM, O_HOLDOUT,
+    O_HOLDOUT = 1,
     O_MAXDROP, O_BUDGET, O_CANDS, O_MAXEXCL, O_REFINE, O_MARGIN, O_MINSPEED,
     O_THREADS, O_RUNS, O_WARMUP, O_OUT, O_WRITE_BEST, O_REPORT, O_JSON
 };
@@ -171,21 +172,61 @@ static void split_clear(split *s)
     memset(s, 0, sizeof *s);
 }
 
+/* Reads every sample file once, in name order, so that a file that cannot
+ * be read or does not fit the model's inputs is reported as `onnxq static`
+ * and `onnxq compare` report it (the search would record a calibration
+ * failure per candidate instead). */
+static int check_samples(const onnxq_model *m, onnxq_calib_data *all)
+{
+    const Onnx__GraphProto *g = onnxq_model_proto_const(m)->graph;
+    const Onnx__ValueInfoProto **vis = calloc(g->n_input + 1, sizeof *vis);
+    onnxq_tensor *t = calloc(g->n_input + 1, sizeof *t);
+    size_t n_in = 0;
+    int rc = CLI_ERROR;
+    if (!vis || !t) {
+        cli_fail(CMD, "out of memory");
+        goto done;
+    }
+    for (size_t i = 0; i < g->n_input; i++) {
+        int is_init = 0;
+        for (size_t j = 0; j < g->n_initializer && !is_init; j++)
+            is_init = !strcmp(g->initializer[j]->name, g->input[i]->name);
+        if (!is_init)
+            vis[n_in++] = g->input[i];
+    }
+    for (size_t i = 0; i < onnxq_calib_data_n_files(all); i++) {
+        onnxq_error err;
+        if (onnxq_calib_data_get(all, i, vis, n_in, t, &err) != ONNXQ_OK) {
+            cli_fail(CMD, "%s", err.message);
+            goto done;
+        }
+        for (size_t k = 0; k < n_in; k++) {
+            free(t[k].data);
+            t[k].data = NULL;
+        }
+    }
+    rc = CLI_OK;
+done:
+    if (t)
+        onnxq_tensors_free(t, n_in);
+    free(vis);
+    return rc;
+}
+
 /* Lists the folder through the calibration reader (so the same files, in
  * the same order), picks the held-out ones and links both parts. */
-static int make_split(const onnxq_calib_data_options *dopt, double holdout,
-                      split *s)
+static int make_split(const onnxq_model *m, const cli_samples *src,
+                      double holdout, split *s)
 {
     memset(s, 0, sizeof *s);
-    onnxq_error err;
     onnxq_calib_data *all = NULL;
-    if (onnxq_calib_data_open(dopt, &all, &err) != ONNXQ_OK)
-        return cli_fail(CMD, "%s", err.message);
+    if (cli_samples_open(CMD, src, NULL, 1, &all) != CLI_OK)
+        return CLI_ERROR;
     size_t n = onnxq_calib_data_n_files(all);
     int rc = CLI_ERROR;
     if (n < 2) {
         cli_fail(CMD, "%s: %zu sample file; tune needs at least 2 (some to "
-                 "calibrate, some held out)", dopt->dir, n);
+                 "calibrate, some held out)", src->o.dir, n);
         goto done;
     }
     size_t k = holdout >= 1 ? (size_t)holdout
@@ -200,6 +241,14 @@ static int make_split(const onnxq_calib_data_options *dopt, double holdout,
         }
         k = n - 1;
     }
+    if (src->o.no_replacement && src->o.count > n - k) {
+        cli_fail(CMD, "%s: %zu samples without replacement, but only %zu of "
+                 "its %zu files are not held out", src->o.dir, src->o.count,
+                 n - k, n);
+        goto done;
+    }
+    if (check_samples(m, all) != CLI_OK)
+        goto done;
     const char *tmp = getenv("TMPDIR");
     s->root = oq_path_join(tmp && *tmp ? tmp : "/tmp", "onnxq-tune-XXXXXX");
     char *held = calloc(n, 1);
@@ -250,6 +299,35 @@ static int make_split(const onnxq_calib_data_options *dopt, double holdout,
 done:
     onnxq_calib_data_destroy(all);
     return rc;
+}
+
+/* Copies msg to buf with the temporary folders' paths (s->cal/..., s->hold/...)
+ * put back as the user's folder dir, so that errors name the same files as
+ * `onnxq static` and `onnxq compare` do. */
+static void name_user_files(const split *s, const char *dir, const char *msg,
+                            char *buf, size_t size)
+{
+    char *prefix = oq_path_join(dir, "");
+    const char *tmp[2] = {s->cal, s->hold};
+    size_t k = 0;
+    while (*msg && k + 1 < size) {
+        size_t hit = 0;
+        for (int t = 0; t < 2 && !hit; t++) {
+            size_t l = tmp[t] ? strlen(tmp[t]) : 0;
+            if (l && !strncmp(msg, tmp[t], l) && msg[l] == '/')
+                hit = l + 1;
+        }
+        if (hit && prefix) {
+            k += (size_t)snprintf(buf + k, size - k, "%s", prefix);
+            if (k >= size)
+                k = size - 1;
+            msg += hit;
+        } else {
+            buf[k++] = *msg++;
+        }
+    }
+    buf[k] = 0;
+    free(prefix);
 }
 
 /* ---- printing ------------------------------------------------------------- */
@@ -562,12 +640,7 @@ static int parse_bound(const char *s, onnxq_tune_options *o)
 int cmd_tune(int argc, char **argv)
 {
     static const struct option longopts[] = {
-        {"calib", required_argument, 0, O_CALIB},
-        {"calib-wav", required_argument, 0, O_WAV},
-        {"input-name", required_argument, 0, O_INPUT_NAME},
-        {"sample-rate", required_argument, 0, O_RATE},
-        {"num-mel-bins", required_argument, 0, O_MELS},
-        {"mean-norm", no_argument, 0, O_MEAN_NORM},
+        CLI_SAMPLE_LONG_OPTIONS,
         {"holdout", required_argument, 0, O_HOLDOUT},
         {"max-drop", required_argument, 0, O_MAXDROP},
         {"budget-seconds", required_argument, 0, O_BUDGET},
@@ -586,43 +659,26 @@ int cmd_tune(int argc, char **argv)
         {"quiet", no_argument, 0, 'q'},
         {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0}};
-    onnxq_calib_data_options dopt;
-    onnxq_calib_data_options_init(&dopt);
+    cli_samples src;
+    cli_samples_init(&src);
     onnxq_tune_options o;
     onnxq_tune_options_init(&o);
-    const char *dir = NULL, *out = NULL, *report = NULL;
-    int n_sources = 0, json = 0, quiet = 0, write_best = 0, c;
+    const char *out = NULL, *report = NULL;
+    int json = 0, quiet = 0, write_best = 0, c;
     double holdout = 0.25, d;
     unsigned long v;
     while ((c = getopt_long(argc, argv, ":hq", longopts, NULL)) != -1) {
+        int r = cli_samples_parse(CMD, c, optarg, &src);
+        if (r < 0)
+            return CLI_USAGE;
+        if (r > 0)
+            continue;
         switch (c) {
         case 'h':
             fputs(help, stdout);
             return CLI_OK;
         case 'q':
             quiet = 1;
-            break;
-        case O_CALIB:
-        case O_WAV:
-            dir = optarg;
-            n_sources++;
-            dopt.kind = c == O_CALIB ? ONNXQ_CALIB_TENSORS : ONNXQ_CALIB_WAV;
-            break;
-        case O_INPUT_NAME:
-            dopt.input_name = optarg;
-            break;
-        case O_RATE:
-            if (parse_ulong(optarg, 768000, &v) || v < 1000)
-                return cli_usage_error(CMD, "--sample-rate: '%s'", optarg);
-            dopt.fbank.sample_rate = (int)v;
-            break;
-        case O_MELS:
-            if (parse_ulong(optarg, 1024, &v) || v < 1)
-                return cli_usage_error(CMD, "--num-mel-bins: '%s'", optarg);
-            dopt.fbank.num_mel_bins = (int)v;
-            break;
-        case O_MEAN_NORM:
-            dopt.fbank.mean_norm = 1;
             break;
         case O_HOLDOUT:
             if (parse_double(optarg, &d) || d <= 0 ||
@@ -707,10 +763,9 @@ int cmd_tune(int argc, char **argv)
     if (argc - optind > 1)
         return cli_usage_error(CMD, "unexpected argument '%s' (the output "
                                "is --out FILE)", argv[optind + 1]);
-    if (n_sources != 1)
-        return cli_usage_error(CMD, n_sources ? "give one of --calib and "
-                               "--calib-wav" : "no samples: --calib-wav DIR "
-                               "or --calib DIR");
+    if (!src.n_sources)
+        return cli_usage_error(CMD, "no samples: --calib DIR, --calib-wav "
+                               "DIR or --calib-images DIR");
     const char *in = argv[optind];
     char *out_alloc = NULL;
     if (!out && !(out = out_alloc = default_out(in)))
@@ -738,21 +793,23 @@ int cmd_tune(int argc, char **argv)
     memset(&r, 0, sizeof r);
     split sp;
     memset(&sp, 0, sizeof sp);
-    char load[64];
+    char load[64], msg[sizeof err.message + PATH_MAX];
     load_average(load, sizeof load);
     if (!(m = cli_load_model(CMD, in)))
         goto done;
-    dopt.dir = dir;
-    if (make_split(&dopt, holdout, &sp) != CLI_OK)
+    if (make_split(m, &src, holdout, &sp) != CLI_OK)
         goto done;
-    dopt.dir = sp.cal;
-    if (onnxq_calib_data_open(&dopt, &cal, &err) != ONNXQ_OK) {
-        cli_fail(CMD, "%s", err.message);
-        goto done;
-    }
-    dopt.dir = sp.hold;
-    if (onnxq_calib_data_open(&dopt, &hold, &err) != ONNXQ_OK) {
-        cli_fail(CMD, "%s", err.message);
+    /* the draw options pick calibration samples; held-out files are each
+     * used once */
+    onnxq_calib_data_options co = src.o, ho = src.o;
+    co.dir = sp.cal;
+    ho.dir = sp.hold;
+    ho.count = 0;
+    ho.no_replacement = 0;
+    if (onnxq_calib_data_open(&co, &cal, &err) != ONNXQ_OK ||
+        onnxq_calib_data_open(&ho, &hold, &err) != ONNXQ_OK) {
+        name_user_files(&sp, src.o.dir, err.message, msg, sizeof msg);
+        cli_fail(CMD, "%s", msg);
         goto done;
     }
     if (!quiet) {
@@ -765,7 +822,8 @@ int cmd_tune(int argc, char **argv)
     }
     if (onnxq_tune(m, &o, cal, hold, &r, &err) != ONNXQ_OK) {
         /* samples named through the temporary links: name the user's */
-        cli_fail(CMD, "%s (samples from %s)", err.message, dir);
+        name_user_files(&sp, src.o.dir, err.message, msg, sizeof msg);
+        cli_fail(CMD, "%s", msg);
         goto done;
     }
     const char *written = NULL;

@@ -26,7 +26,6 @@ import hashlib
 import os
 import shutil
 import struct
-import subprocess
 import sys
 import tempfile
 
@@ -36,26 +35,20 @@ import torchaudio
 import torchaudio.functional as AF
 from torchaudio.compliance import kaldi
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+from oqtest import check, run_onnxq, summary  # noqa: E402
+
 onnxq, project = os.path.abspath(sys.argv[1]), sys.argv[2]
 wav_dir = os.path.join(project, "examples", "speaker", "wav")
 torch.set_num_threads(1)
-failures = 0
-checks = 0
 
 BOUND_F32 = 1e-3  # the issue's bound, vs torchaudio in float32
 BOUND_F64 = 1e-4  # vs torchaudio in float64 (measured: <= 1.5e-5)
 
 
-def check(cond, what):
-    global failures, checks
-    checks += 1
-    if not cond:
-        failures += 1
-        print("FAIL", what)
-
-
 def run(*args, cwd=None):
-    return subprocess.run([onnxq, *args], capture_output=True, text=True, cwd=cwd)
+    return run_onnxq(onnxq, *args, cwd=cwd)
 
 
 def oracle(w, sr=16000, bins=80, double=False):
@@ -281,7 +274,7 @@ check(not os.path.exists(os.path.join(tmp, "u.npy")), "usage error left an outpu
 r = run("fbank", "--help")
 check(r.returncode == 0 and "current folder" in r.stdout, f"--help: {r.returncode}")
 
-print(f"{checks - failures}/{checks} checks passed")
-if not failures:
+status = summary()
+if not status:
     shutil.rmtree(tmp)  # kept on failure, to look at
-sys.exit(1 if failures else 0)
+sys.exit(status)

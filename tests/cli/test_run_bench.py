@@ -8,7 +8,6 @@ usage: test_run_bench.py ONNXQ_BINARY
 """
 import json
 import os
-import subprocess
 import sys
 import tempfile
 
@@ -16,29 +15,15 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+from oqtest import check, one_error_line, run_onnxq, summary  # noqa: E402
+
 onnxq = sys.argv[1]
-failures = 0
-checks = 0
-
-
-def check(cond, what):
-    global failures, checks
-    checks += 1
-    if not cond:
-        failures += 1
-        print("FAIL", what)
 
 
 def run(*args):
-    return subprocess.run([onnxq, *args], capture_output=True, text=True)
-
-
-def one_error_line(r, *needles, what=""):
-    lines = r.stderr.strip().splitlines()
-    check(r.returncode == 1, f"{what}: exit {r.returncode}, want 1 ({r.stderr.strip()})")
-    check(len(lines) == 1, f"{what}: {len(lines)} stderr lines: {r.stderr!r}")
-    for n in needles:
-        check(n in r.stderr, f"{what}: '{n}' not in {r.stderr.strip()!r}")
+    return run_onnxq(onnxq, *args)
 
 
 tmp = tempfile.mkdtemp()
@@ -150,5 +135,4 @@ for cmd in ("run", "bench"):
     r = run(cmd, "--help")
     check(r.returncode == 0 and "--inputs" in r.stdout and "--threads" in r.stdout, f"{cmd} --help")
 
-print(f"{checks - failures}/{checks} checks passed")
-sys.exit(1 if failures else 0)
+sys.exit(summary())

@@ -19,6 +19,10 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+from oqtest import sanitize  # noqa: E402
+
 src, dst, runjs, input_name = sys.argv[1:5]
 cal = sys.argv[5:]
 m = onnx.load(src)
@@ -29,10 +33,6 @@ acts = []
 for n in targets:
     if n.input[0] not in inits and n.input[0] not in acts:
         acts.append(n.input[0])
-
-
-def sanitize(name):
-    return "".join(c if c.isalnum() or c in "._-" else "_" for c in name)
 
 
 # ranges of the activations, through ORT

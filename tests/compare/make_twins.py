@@ -30,6 +30,10 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+from oqtest import sanitize  # noqa: E402
+
 out, runjs = sys.argv[1], sys.argv[2]
 os.makedirs(out, exist_ok=True)
 rng = np.random.default_rng(7)
@@ -79,10 +83,6 @@ def expose_all(m, names, path):
         if n not in have:
             m2.graph.output.append(helper.make_tensor_value_info(n, TensorProto.FLOAT, None))
     onnx.save(m2, path)
-
-
-def sanitize(name):
-    return "".join(c if c.isalnum() or c in "._-" else "_" for c in name)
 
 
 fm = float_model()

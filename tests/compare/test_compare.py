@@ -26,34 +26,21 @@ import numpy as np
 import onnx
 from onnx import numpy_helper  # noqa: F401  (onnx.numpy_helper)
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+from oqtest import ORT_RUNNER, check, fresh_dir, num, run_onnxq, run_ort, sanitize, summary  # noqa: E402
+
 onnxq, src, work = sys.argv[1], sys.argv[2], sys.argv[3]
-runjs = os.path.join(src, "tests", "oracle", "run.js")
+runjs = ORT_RUNNER
 here = os.path.dirname(os.path.abspath(__file__))
-failures = 0
-checks = 0
-
-
-def check(cond, what):
-    global failures, checks
-    checks += 1
-    if not cond:
-        failures += 1
-        print("FAIL", what)
 
 
 def run(*args):
-    return subprocess.run([onnxq, *args], capture_output=True, text=True)
-
-
-def sanitize(name):
-    return "".join(c if c.isalnum() or c in "._-" else "_" for c in name)
+    return run_onnxq(onnxq, *args)
 
 
 def ort(model, inputs, outdir, opt=False):
-    args = ["node", runjs, model, "--out", outdir] + ([] if opt else ["--no-opt"])
-    for k, v in inputs.items():
-        args += ["--input", f"{k}={v}"]
-    subprocess.run(args, check=True, capture_output=True)
+    run_ort(model, outdir, inputs, opt=opt, must_pass=True)
 
 
 def metrics(x, y):
@@ -63,10 +50,6 @@ def metrics(x, y):
     cos = 1.0 if nx == 0 and ny == 0 else 0.0 if nx == 0 or ny == 0 else float(x @ y / (nx * ny))
     sq = float("inf") if ne == 0 else 20 * np.log10(nx / ne)
     return cos, sq, float(np.abs(x - y).max())
-
-
-def num(v):
-    return {"inf": float("inf"), "-inf": float("-inf"), "nan": float("nan")}.get(v, v) if isinstance(v, str) else v
 
 
 def close(a, b, tol):
@@ -85,8 +68,7 @@ def expose(model_path, names, out_path):
     onnx.save(m, out_path)
 
 
-shutil.rmtree(work, ignore_errors=True)
-os.makedirs(work)
+fresh_dir(work)
 tw = os.path.join(work, "twins")
 subprocess.run(["/usr/bin/python3", os.path.join(here, "make_twins.py"), tw, runjs], check=True,
                capture_output=True)
@@ -366,5 +348,4 @@ if r.returncode == 0:
     kinds = {t["match"] for t in j["tensors"]}
     check("qdq" in kinds and "same-name" in kinds, f"demo match kinds {kinds}")
 
-print(f"test_compare: {checks - failures}/{checks} checks passed")
-sys.exit(1 if failures else 0)
+sys.exit(summary("test_compare: "))

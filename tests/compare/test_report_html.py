@@ -16,65 +16,18 @@ import struct
 import subprocess
 import sys
 import zlib
-from html.parser import HTMLParser
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+from oqtest import ORT_RUNNER, Dom, check, fresh_dir, summary  # noqa: E402
 
 onnxq, sample_bin, src, work = sys.argv[1:5]
 here = os.path.dirname(os.path.abspath(__file__))
-runjs = os.path.join(src, "tests", "oracle", "run.js")
-failures = 0
-checks = 0
-
-
-def check(cond, what):
-    global failures, checks
-    checks += 1
-    if not cond:
-        failures += 1
-        print("FAIL", what)
-
-
+runjs = ORT_RUNNER
 chromium = shutil.which("chromium") or shutil.which("chromium-browser")
 if not chromium:
     print("FAIL chromium is not installed: run scripts/deps.sh (Debian package 'chromium')")
     sys.exit(1)
-
-
-class Dom(HTMLParser):
-    """Elements (tag, attrs) in document order and the text inside each."""
-
-    def __init__(self):
-        super().__init__()
-        self.elems = []
-        self.stack = []
-
-    def handle_starttag(self, tag, attrs):
-        e = {"tag": tag, "attrs": dict(attrs), "text": ""}
-        self.elems.append(e)
-        if tag not in ("rect", "line", "circle", "meta", "br", "img", "path"):
-            self.stack.append(e)
-
-    def handle_startendtag(self, tag, attrs):
-        self.elems.append({"tag": tag, "attrs": dict(attrs), "text": ""})
-
-    def handle_endtag(self, tag):
-        while self.stack:
-            e = self.stack.pop()
-            if e["tag"] == tag:
-                break
-
-    def handle_data(self, data):
-        # an SVG <title> is a tooltip: its text is not part of the visible
-        # text of the element holding it
-        if self.stack and self.stack[-1]["tag"] == "title" and len(self.stack) > 1 and \
-                self.stack[-2]["tag"] in ("text", "circle", "g"):
-            self.stack[-1]["text"] += data
-            return
-        for e in self.stack:
-            e["text"] += data
-
-    def find(self, tag, cls=None):
-        return [e for e in self.elems if e["tag"] == tag and
-                (cls is None or cls in e["attrs"].get("class", "").split())]
 
 
 def render(html_path, shot):
@@ -106,8 +59,7 @@ def png_pixels_vary(path):
     return len(set(raw[:200000])) > 20
 
 
-shutil.rmtree(work, ignore_errors=True)
-os.makedirs(work)
+fresh_dir(work)
 
 # ---- the compare report of a QDQ twin with a deliberately coarse layer
 tw = os.path.join(work, "twins")
@@ -170,5 +122,4 @@ if r.returncode == 0:
     check('tune <sample> & "report"' in title, f"title {title}")
     check(png_pixels_vary(os.path.join(work, "sample.png")), "sample screenshot is not blank")
 
-print(f"test_report_html: {checks - failures}/{checks} checks passed")
-sys.exit(1 if failures else 0)
+sys.exit(summary("test_report_html: "))

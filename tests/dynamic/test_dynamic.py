@@ -52,9 +52,12 @@ from onnx import TensorProto as T
 from onnx import helper as h
 from onnx import numpy_helper as nh
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+from oqtest import run_ort  # noqa: E402
+
 ONNXQ, WORK, REPO = sys.argv[1], sys.argv[2], sys.argv[3]
 MAKE_TRANSFORMER = sys.argv[4] if len(sys.argv) > 4 else None
-RUN_JS = os.path.join(REPO, "tests", "oracle", "run.js")
 TESTDATA = "/usr/share/libonnx-testdata/data/pytorch-converted"
 failures = []
 
@@ -427,9 +430,8 @@ def save_inputs(d, ins):
 
 
 def ort_run(model_path, in_dir, out_dir):
-    rc, out, err = run(["node", RUN_JS, model_path, "--inputs", in_dir,
-                        "--out", out_dir])
-    return rc, err.strip().splitlines()[-1] if rc else ""
+    r = run_ort(model_path, out_dir, inputs_dir=in_dir)
+    return r.returncode, r.stderr.strip().splitlines()[-1] if r.returncode else ""
 
 
 def onnxq_run(model_path, in_dir, out_dir):

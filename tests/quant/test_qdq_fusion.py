@@ -22,6 +22,10 @@ import sys
 
 import numpy as np
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+from oqtest import read_outputs  # noqa: E402
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 RUN_JS = os.path.join(HERE, "..", "oracle", "run.js")
 
@@ -35,10 +39,6 @@ def run(cmd, env=None):
     if r.returncode != 0:
         raise RuntimeError(f"{' '.join(cmd)}: {(r.stderr or r.stdout).strip()}")
     return r.stderr
-
-
-def outputs(d):
-    return {f[:-4]: np.load(os.path.join(d, f)) for f in sorted(os.listdir(d))}
 
 
 def main():
@@ -68,7 +68,7 @@ def main():
                             f"{want_moved} pairs dropped and {want_fused} fused")
         if not re.search(r"int8 QLinear(Conv|MatMul) .*exact int16 kernel", log):
             problems.append("the int8 fast kernels did not take the fused nodes")
-        res = {k: outputs(p) for k, p in dirs.items()}
+        res = {k: read_outputs(p) for k, p in dirs.items()}
         for key in res["ort"]:
             a = {k: res[k][key].astype(np.int64) for k in res}
             if any(res[k][key].dtype != res["ort"][key].dtype for k in res):

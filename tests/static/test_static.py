@@ -30,22 +30,14 @@ import numpy as np
 import onnx
 from onnx import numpy_helper, helper
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+from oqtest import check, cosine, fresh_dir, run_onnxq, run_ort, summary, write_png  # noqa: E402
+
 onnxq, project, work = (os.path.abspath(a) for a in sys.argv[1:4])
 model = os.path.join(project, "examples", "speaker", "sv_demo.onnx")
 wav_dir = os.path.join(project, "examples", "speaker", "wav")
-oracle = os.path.join(project, "tests", "oracle", "run.js")
-shutil.rmtree(work, ignore_errors=True)
-os.makedirs(work)
-failures = 0
-checks = 0
-
-
-def check(cond, what):
-    global failures, checks
-    checks += 1
-    if not cond:
-        failures += 1
-        print("FAIL", what, flush=True)
+fresh_dir(work)
 
 
 def run(*args, **kw):
@@ -53,21 +45,11 @@ def run(*args, **kw):
     # test_static_check.py; here it would only add minutes under ASan
     if args and args[0] == "static":
         args = (*args, "--no-check")
-    return subprocess.run([onnxq, *args], capture_output=True, text=True, **kw)
+    return run_onnxq(onnxq, *args, **kw)
 
 
 def ort(m, inputs, out):
-    os.makedirs(out, exist_ok=True)
-    args = ["node", oracle, m, "--out", out, "--threads", "1"]
-    for k, v in inputs.items():
-        args += ["--input", f"{k}={v}"]
-    r = subprocess.run(args, capture_output=True, text=True)
-    return r
-
-
-def cos(a, b):
-    a, b = a.ravel().astype(np.float64), b.ravel().astype(np.float64)
-    return float(a @ b / np.linalg.norm(a) / np.linalg.norm(b))
+    return run_ort(m, out, inputs, threads=1)
 
 
 # ---- data: calibration = speakers 1-4 (16 kHz mono wav), held out = 5-6
@@ -116,7 +98,7 @@ def evaluate(name, m, min_cos=0.99, with_onnxq=True):
         if r.returncode:
             return 0.0
         e_ort = np.load(os.path.join(d, "embedding.npy"))
-        worst = min(worst, cos(e_ort, float_emb[h]))
+        worst = min(worst, cosine(e_ort, float_emb[h]))
         if k or not with_onnxq:
             continue
         d2 = os.path.join(work, "oq_" + name, os.path.basename(h))
@@ -434,22 +416,6 @@ check(rss60 <= rss10 * 1.10 + 8192,
 print(f"peak RSS: {rss10} KiB (8 samples), {rss60} KiB (40 samples)")
 
 # ---- 7b. images: PNG (written here with zlib) -> [1, 3, H, W]
-import struct  # noqa: E402
-import zlib  # noqa: E402
-
-
-def write_png(path, rgb):
-    h, w, _ = rgb.shape
-    raw = b"".join(b"\x00" + rgb[y].tobytes() for y in range(h))
-
-    def chunk(t, d):
-        c = struct.pack(">I", len(d)) + t + d
-        return c + struct.pack(">I", zlib.crc32(t + d) & 0xffffffff)
-    with open(path, "wb") as fp:
-        fp.write(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0))
-                 + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
-
-
 img_dir = os.path.join(work, "images")
 os.makedirs(img_dir)
 rs = np.random.RandomState(3)
@@ -527,5 +493,4 @@ r = run("static", model, model, "--calib-wav", calib)
 check(r.returncode == 1 and len(r.stderr.strip().splitlines()) == 1 and
       open(model, "rb").read() == before, f"OUT == IN: {r.returncode} {r.stderr!r}")
 
-print(f"{checks - failures}/{checks} checks passed")
-sys.exit(1 if failures else 0)
+sys.exit(summary())

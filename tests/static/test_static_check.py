@@ -23,40 +23,25 @@ import json
 import os
 import random
 import re
-import shutil
-import subprocess
 import sys
 
 import numpy as np
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+from oqtest import check, cosine, fresh_dir, run_onnxq, run_ort, summary  # noqa: E402
+
 onnxq, project, work = (os.path.abspath(a) for a in sys.argv[1:4])
 model = os.path.join(project, "examples", "speaker", "sv_demo.onnx")
 wav_dir = os.path.join(project, "examples", "speaker", "wav")
-oracle = os.path.join(project, "tests", "oracle", "run.js")
-shutil.rmtree(work, ignore_errors=True)
-os.makedirs(work)
-failures = 0
-checks = 0
-
-
-def check(cond, what):
-    global failures, checks
-    checks += 1
-    if not cond:
-        failures += 1
-        print("FAIL", what, flush=True)
+fresh_dir(work)
 
 
 def run(*args, env=None):
     e = dict(os.environ)
     e.pop("ONNXQ_ORT_RUNNER", None)
     e.update(env or {})
-    return subprocess.run([onnxq, *args], capture_output=True, text=True, env=e)
-
-
-def cos(a, b):
-    a, b = a.ravel().astype(np.float64), b.ravel().astype(np.float64)
-    return float(a @ b / np.linalg.norm(a) / np.linalg.norm(b))
+    return run_onnxq(onnxq, *args, env=e)
 
 
 def row(text, label):
@@ -108,12 +93,11 @@ check(rf.returncode == 0, f"fbank {h}: {rf.stderr}")
 embs = []
 for name, mm in (("float", model), ("int8", q)):
     d = os.path.join(work, "ort_" + name)
-    o = subprocess.run(["node", oracle, mm, "--out", d, "--input", "feat=" + feat,
-                        "--threads", "1"], capture_output=True, text=True)
+    o = run_ort(mm, d, {"feat": feat}, threads=1)
     check(o.returncode == 0, f"ORT on {mm}: {o.stderr}")
     embs.append(np.load(os.path.join(d, "embedding.npy")) if o.returncode == 0 else None)
 if embs[0] is not None and embs[1] is not None:
-    c = cos(embs[0], embs[1])
+    c = cosine(embs[0], embs[1])
     print(f"ORT float vs int8 cosine on {os.path.basename(h)}: {c:.6f}")
     check(c >= 0.99, f"ORT held-out cosine {c}")
 
@@ -173,5 +157,4 @@ r = run("static", model, q6, "--calib-wav", wav_dir, "--num-samples", "2",
 check(r.returncode == 1 and os.path.exists(q6) and "onnxq static: --ort" in r.stderr
       and "size (MiB)" in r.stdout, f"static, node missing: {r.returncode} {r.stderr!r}")
 
-print(f"{checks - failures}/{checks} checks passed")
-sys.exit(1 if failures else 0)
+sys.exit(summary())

@@ -20,51 +20,31 @@ onnxq; both must stay close to ORT's float output.
 Usage: test_static_numerics.py ONNXQ PROJECT_DIR WORK_DIR
 """
 import os
-import shutil
-import subprocess
 import sys
 
 import numpy as np
 import onnx
 from onnx import helper, numpy_helper, TensorProto
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+from oqtest import check, cosine, fresh_dir, run_onnxq, run_ort, summary  # noqa: E402
+
 onnxq, project, work = (os.path.abspath(a) for a in sys.argv[1:4])
-oracle = os.path.join(project, "tests", "oracle", "run.js")
-shutil.rmtree(work, ignore_errors=True)
-os.makedirs(work)
-failures = 0
-checks = 0
-
-
-def check(cond, what):
-    global failures, checks
-    checks += 1
-    if not cond:
-        failures += 1
-        print("FAIL", what, flush=True)
+fresh_dir(work)
 
 
 def ort_run(m, x_npy, out):
-    os.makedirs(out, exist_ok=True)
-    r = subprocess.run(["node", oracle, m, "--out", out, "--threads", "1",
-                        "--input", f"X={x_npy}"], capture_output=True,
-                       text=True)
+    r = run_ort(m, out, {"X": x_npy}, threads=1)
     check(r.returncode == 0, f"ORT runs {m}: {r.stderr.strip()[-400:]}")
     return np.load(os.path.join(out, "Y.npy")) if r.returncode == 0 else None
 
 
 def onnxq_run(m, x_npy, out):
     os.makedirs(out, exist_ok=True)
-    r = subprocess.run([onnxq, "run", m, "--input", f"X={x_npy}", "--out",
-                        out, "--threads", "1"], capture_output=True,
-                       text=True)
+    r = run_onnxq(onnxq, "run", m, "--input", f"X={x_npy}", "--out", out, "--threads", "1")
     check(r.returncode == 0, f"onnxq runs {m}: {r.stderr.strip()[-400:]}")
     return np.load(os.path.join(out, "Y.npy")) if r.returncode == 0 else None
-
-
-def cos(a, b):
-    a, b = a.ravel().astype(np.float64), b.ravel().astype(np.float64)
-    return float(a @ b / np.linalg.norm(a) / np.linalg.norm(b))
 
 
 def save(model, name):
@@ -89,8 +69,7 @@ def calib_dir(name, shape, lo, hi, n=6, seed=0):
 
 
 def quantize(src, out, calib, *opts):
-    r = subprocess.run([onnxq, "static", src, out, "--calib", calib, "-q",
-                        *opts], capture_output=True, text=True)
+    r = run_onnxq(onnxq, "static", src, out, "--calib", calib, "-q", *opts)
     check(r.returncode == 0 and os.path.exists(out),
           f"onnxq static {' '.join(opts)}: {r.stderr.strip()}")
     return onnx.load(out) if r.returncode == 0 else None
@@ -293,8 +272,8 @@ for name, model, calib, x, w, b, axis, opts, adjusted in cases:
             if q is None:
                 continue
             err = float(np.abs(q - f_out).max())
-            check(cos(q, f_out) > 0.999 and err < 3 * step,
-                  f"{name} {fmt} {who}: cosine {cos(q, f_out):.5f}, "
+            check(cosine(q, f_out) > 0.999 and err < 3 * step,
+                  f"{name} {fmt} {who}: cosine {cosine(q, f_out):.5f}, "
                   f"max error {err:.4g} (step {step:.4g})")
 
 # where ONNX Runtime leaves the scale alone: uint8 weights (zero point not
@@ -425,8 +404,8 @@ def compare(tag, m_path, f_out, x):
         return
     for who, q in (("ORT", q_ort), ("onnxq", q_oq)):
         if q is not None:
-            check(cos(q, f_out) > 0.99,
-                  f"{tag} {who}: cosine {cos(q, f_out):.5f}")
+            check(cosine(q, f_out) > 0.99,
+                  f"{tag} {who}: cosine {cosine(q, f_out):.5f}")
     if q_ort is not None and q_oq is not None:
         check(np.abs(q_ort - q_oq).max() <= 0.02 * np.abs(q_ort).max() + 1e-6,
               f"{tag}: onnxq vs ORT {np.abs(q_ort - q_oq).max():.4g}")
@@ -557,5 +536,4 @@ for fmt, opts, axis in (("qdq", [], 1), ("qdq", ["--no-per-channel"], None),
           f"{tag}: int32 bias")
     compare(tag, out, f_ct, x_ct)
 
-print(f"{checks - failures}/{checks} checks passed")
-sys.exit(1 if failures else 0)
+sys.exit(summary())

@@ -26,66 +26,28 @@ import os
 import shutil
 import subprocess
 import sys
-from html.parser import HTMLParser
 
 import numpy as np
 import onnx
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+from oqtest import ORT_RUNNER, Dom, check, cosine, fresh_dir, num, run_onnxq, run_ort, summary  # noqa: E402
+
 onnxq, src, work = sys.argv[1:4]
-runjs = os.path.join(src, "tests", "oracle", "run.js")
+runjs = ORT_RUNNER
 model = os.path.join(src, "examples", "speaker", "sv_demo.onnx")
 wavs = os.path.join(src, "examples", "speaker", "wav")
-failures = 0
-checks = 0
-
-
-def check(cond, what):
-    global failures, checks
-    checks += 1
-    if not cond:
-        failures += 1
-        print("FAIL", what)
-    return cond
 
 
 def tune(*args):
-    return subprocess.run([onnxq, "tune", model, "--calib-wav", wavs, "--threads", "1",
-                           "--runs", "1", "--warmup", "0", *args],
-                          capture_output=True, text=True)
+    return run_onnxq(onnxq, "tune", model, "--calib-wav", wavs, "--threads", "1",
+                     "--runs", "1", "--warmup", "0", *args)
 
 
 def ort(m, feat, outdir):
-    os.makedirs(outdir, exist_ok=True)
-    subprocess.run(["node", runjs, m, "--out", outdir, "--input", f"feat={feat}"],
-                   check=True, capture_output=True)
+    run_ort(m, outdir, {"feat": feat}, must_pass=True)
     return np.load(os.path.join(outdir, "embedding.npy"))
-
-
-def cosine(x, y):
-    x = x.astype(np.float64).ravel()
-    y = y.astype(np.float64).ravel()
-    return float(x @ y / (np.linalg.norm(x) * np.linalg.norm(y)))
-
-
-def num(v):
-    return {"inf": float("inf"), "-inf": float("-inf"), "nan": float("nan")}.get(v, v) \
-        if isinstance(v, str) else v
-
-
-class Dom(HTMLParser):
-    def __init__(self):
-        super().__init__()
-        self.elems = []
-
-    def handle_starttag(self, tag, attrs):
-        self.elems.append({"tag": tag, "attrs": dict(attrs)})
-
-    def handle_startendtag(self, tag, attrs):
-        self.elems.append({"tag": tag, "attrs": dict(attrs)})
-
-    def find(self, tag, cls=None):
-        return [e for e in self.elems if e["tag"] == tag and
-                (cls is None or cls in e["attrs"].get("class", "").split())]
 
 
 def render(path):
@@ -102,8 +64,7 @@ def render(path):
     return d
 
 
-shutil.rmtree(work, ignore_errors=True)
-os.makedirs(work)
+fresh_dir(work)
 ph = lambda *p: os.path.join(work, *p)  # noqa: E731
 
 # ---- 1. a small search that meets cosine >= 0.995 --------------------------------
@@ -237,5 +198,4 @@ for args, want in bad:
           f"{args}: exit {r.returncode}, {lines}")
     check(not os.path.exists(o), f"{args}: nothing written")
 
-print(f"test_tune: {checks - failures}/{checks} checks passed")
-sys.exit(1 if failures else 0)
+sys.exit(summary("test_tune: "))
