@@ -16,6 +16,7 @@ debs=(
   libsndfile1-dev libsoxr-dev libkissfft-dev
   libcjson-dev
   libpng-dev libjpeg62-turbo-dev   # calibration images (onnxq static --calib-images)
+  libjpeg-turbo-progs       # cjpeg/djpeg: the JPEG oracle of tests/static/test_calib_jpeg.py
   zlib1g-dev                # .npz (zip) archives
   clang libclang-rt-14-dev  # libFuzzer and sanitizer runtimes
   libomp-14-dev             # OpenMP for the clang (fuzz) build
