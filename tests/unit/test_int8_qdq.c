@@ -1,6 +1,8 @@
 /* test_int8_qdq.c — the fast QuantizeLinear / DequantizeLinear kernels
  * (src/rt/kernels/int8/qdq_fast.c) and the vectorised same-shape
- * com.microsoft QLinearAdd (int8_ops.c) against the reference kernels
+ * com.microsoft QLinearAdd (int8_ops.c; same shapes and broadcasts:
+ * scalars, [C] against [..., C], [C,1,1] against [N,C,H,W], and forms
+ * that must stay on the reference) against the reference kernels
  * (kernels/ref/quant.c, checked against ONNX Runtime by tests/quant), on
  * named one-node cases: per tensor and per axis, u8 / s8 / int32, zero
  * point omitted, lengths around the vector width, tensors big enough to be
@@ -39,34 +41,63 @@ typedef struct tcase {
     int zp;               /* 0 none, 1 present */
     int block;            /* block_size (opset 21): the reference's */
     int path;
+    /* QLinearAdd with broadcasting: B's own shape (rank/dims are A's) */
+    int bc, brank;
+    int64_t bdims[4];
+    int zpx;    /* zero points: 0 ordinary, 1 / 2 at the type's ends */
+    int pairs;  /* A = 0..255 along channels, B = 0..255 along rows */
 } tcase;
 
+/* the fields of a case that is not a broadcast QLinearAdd */
+#define NOBC 0, 0, {0}, 0, 0
+
 static const tcase cases[] = {
-    {"q_u8_per_tensor_1", Q, U8, 1, {1}, -9, 1, 0, FAST},
-    {"q_u8_per_tensor_37", Q, U8, 1, {37}, -9, 1, 0, FAST},
-    {"q_s8_per_tensor_no_zp_9", Q, S8, 2, {3, 3}, -9, 0, 0, FAST},
-    {"q_u8_no_zp_default_type", Q, U8, 1, {23}, -9, 0, 0, FAST},
-    {"q_s8_per_axis_1", Q, S8, 3, {2, 5, 13}, 1, 1, 0, FAST},
-    {"q_u8_per_axis_last", Q, U8, 3, {3, 4, 6}, -1, 1, 0, FAST},
-    {"q_u8_big_threads", Q, U8, 2, {3, 40001}, -9, 1, 0, FAST},
-    {"q_s8_per_axis_big", Q, S8, 3, {2, 3, 20011}, 1, 1, 0, FAST},
-    {"q_blocked_reference", Q, S8, 2, {4, 6}, 1, 1, 2, REFERENCE},
-    {"dq_u8_per_tensor_8", DQ, U8, 1, {8}, -9, 1, 0, FAST},
-    {"dq_s8_per_tensor_61", DQ, S8, 2, {61, 1}, -9, 1, 0, FAST},
-    {"dq_s8_no_zp", DQ, S8, 1, {17}, -9, 0, 0, FAST},
-    {"dq_i32_huge", DQ, I32, 1, {29}, -9, 0, 0, FAST},
-    {"dq_u8_per_axis_0", DQ, U8, 2, {7, 19}, 0, 1, 0, FAST},
-    {"dq_s8_per_axis_1_big", DQ, S8, 3, {2, 4, 30001}, 1, 1, 0, FAST},
-    {"dq_blocked_reference", DQ, U8, 2, {4, 6}, 0, 1, 2, REFERENCE},
-    {"dq_const_weights_per_axis", DQ_CONST, S8, 2, {192, 77}, 0, 1, 0, FAST},
-    {"dq_const_u8_per_tensor", DQ_CONST, U8, 3, {3, 5, 7}, -9, 1, 0, FAST},
+    {"q_u8_per_tensor_1", Q, U8, 1, {1}, -9, 1, 0, FAST, NOBC},
+    {"q_u8_per_tensor_37", Q, U8, 1, {37}, -9, 1, 0, FAST, NOBC},
+    {"q_s8_per_tensor_no_zp_9", Q, S8, 2, {3, 3}, -9, 0, 0, FAST, NOBC},
+    {"q_u8_no_zp_default_type", Q, U8, 1, {23}, -9, 0, 0, FAST, NOBC},
+    {"q_s8_per_axis_1", Q, S8, 3, {2, 5, 13}, 1, 1, 0, FAST, NOBC},
+    {"q_u8_per_axis_last", Q, U8, 3, {3, 4, 6}, -1, 1, 0, FAST, NOBC},
+    {"q_u8_big_threads", Q, U8, 2, {3, 40001}, -9, 1, 0, FAST, NOBC},
+    {"q_s8_per_axis_big", Q, S8, 3, {2, 3, 20011}, 1, 1, 0, FAST, NOBC},
+    {"q_blocked_reference", Q, S8, 2, {4, 6}, 1, 1, 2, REFERENCE, NOBC},
+    {"dq_u8_per_tensor_8", DQ, U8, 1, {8}, -9, 1, 0, FAST, NOBC},
+    {"dq_s8_per_tensor_61", DQ, S8, 2, {61, 1}, -9, 1, 0, FAST, NOBC},
+    {"dq_s8_no_zp", DQ, S8, 1, {17}, -9, 0, 0, FAST, NOBC},
+    {"dq_i32_huge", DQ, I32, 1, {29}, -9, 0, 0, FAST, NOBC},
+    {"dq_u8_per_axis_0", DQ, U8, 2, {7, 19}, 0, 1, 0, FAST, NOBC},
+    {"dq_s8_per_axis_1_big", DQ, S8, 3, {2, 4, 30001}, 1, 1, 0, FAST, NOBC},
+    {"dq_blocked_reference", DQ, U8, 2, {4, 6}, 0, 1, 2, REFERENCE, NOBC},
+    {"dq_const_weights_per_axis", DQ_CONST, S8, 2, {192, 77}, 0, 1, 0, FAST, NOBC},
+    {"dq_const_u8_per_tensor", DQ_CONST, U8, 3, {3, 5, 7}, -9, 1, 0, FAST, NOBC},
     {"dq_const_too_big_to_fold", DQ_CONST, S8, 2, {1025, 4097}, 0, 1, 0,
-     FAST_UNFOLDED},
-    {"qadd_u8_15", QADD, U8, 1, {15}, -9, 1, 0, FAST},
-    {"qadd_s8_4d", QADD, S8, 4, {1, 3, 7, 11}, -9, 1, 0, FAST},
-    {"qadd_u8_big_threads", QADD, U8, 2, {5, 20003}, -9, 1, 0, FAST},
-    {"qadd_u8_all_pairs", QADD, U8, 1, {65536}, -9, 1, 0, FAST},
-    {"qadd_s8_all_pairs", QADD, S8, 2, {256, 256}, -9, 1, 0, FAST},
+     FAST_UNFOLDED, NOBC},
+    {"qadd_u8_15", QADD, U8, 1, {15}, -9, 1, 0, FAST, NOBC},
+    {"qadd_s8_4d", QADD, S8, 4, {1, 3, 7, 11}, -9, 1, 0, FAST, NOBC},
+    {"qadd_u8_big_threads", QADD, U8, 2, {5, 20003}, -9, 1, 0, FAST, NOBC},
+    {"qadd_u8_all_pairs", QADD, U8, 1, {65536}, -9, 1, 0, FAST, NOBC},
+    {"qadd_s8_all_pairs", QADD, S8, 2, {256, 256}, -9, 1, 0, FAST, NOBC},
+    /* broadcasting: scalars, B* K* B* forms (fast), the rest (reference) */
+    {"qadd_bc_u8_scalar_b", QADD, U8, 3, {2, 7, 13}, -9, 1, 0, FAST, 1, 0, {0}, 0, 0},
+    {"qadd_bc_s8_scalar_a", QADD, S8, 0, {0}, -9, 1, 0, FAST, 1, 2, {3, 29}, 0, 0},
+    {"qadd_bc_u8_scalar_a_zp_lo", QADD, U8, 1, {1}, -9, 1, 0, FAST, 1, 2, {5, 21}, 1, 0},
+    {"qadd_bc_s8_shape1_b_zp_hi", QADD, S8, 2, {5, 19}, -9, 1, 0, FAST, 1, 1, {1}, 2, 0},
+    {"qadd_bc_u8_row_b", QADD, U8, 3, {2, 7, 13}, -9, 1, 0, FAST, 1, 1, {13}, 0, 0},
+    {"qadd_bc_s8_row_a", QADD, S8, 1, {13}, -9, 1, 0, FAST, 1, 3, {2, 7, 13}, 0, 0},
+    {"qadd_bc_u8_row2_b", QADD, U8, 4, {3, 5, 6, 11}, -9, 1, 0, FAST, 1, 2, {6, 11}, 0, 0},
+    {"qadd_bc_u8_row_zp_lo", QADD, U8, 2, {4, 17}, -9, 1, 0, FAST, 1, 1, {17}, 1, 0},
+    {"qadd_bc_s8_row_b_leading_ones", QADD, S8, 2, {4, 6}, -9, 1, 0, FAST, 1, 3, {1, 1, 6}, 2, 0},
+    {"qadd_bc_s8_chan_a", QADD, S8, 3, {5, 1, 1}, -9, 1, 0, FAST, 1, 4, {2, 5, 3, 7}, 0, 0},
+    {"qadd_bc_u8_chan_b", QADD, U8, 4, {1, 5, 9, 9}, -9, 1, 0, FAST, 1, 3, {5, 1, 1}, 0, 0},
+    {"qadd_bc_u8_chan_4d_a", QADD, U8, 4, {1, 6, 1, 1}, -9, 1, 0, FAST, 1, 4, {2, 6, 5, 3}, 2, 0},
+    {"qadd_bc_s8_chan_b_zp_lo", QADD, S8, 4, {2, 3, 4, 5}, -9, 1, 0, FAST, 1, 3, {3, 1, 1}, 1, 0},
+    {"qadd_bc_u8_row_big_threads", QADD, U8, 3, {2, 100, 333}, -9, 1, 0, FAST, 1, 1, {333}, 0, 0},
+    {"qadd_bc_s8_chan_big_threads", QADD, S8, 3, {40, 1, 1}, -9, 1, 0, FAST, 1, 4, {1, 40, 37, 41}, 0, 0},
+    {"qadd_bc_u8_chan_a_all_pairs", QADD, U8, 3, {256, 1, 1}, -9, 1, 0, FAST, 1, 4, {1, 256, 1, 256}, 0, 1},
+    {"qadd_bc_s8_chan_a_all_pairs", QADD, S8, 3, {256, 1, 1}, -9, 1, 0, FAST, 1, 3, {256, 2, 256}, 0, 1},
+    {"qadd_bc_cross_reference", QADD, U8, 3, {2, 1, 9}, -9, 1, 0, REFERENCE, 1, 3, {2, 4, 1}, 0, 0},
+    {"qadd_bc_middle_reference", QADD, S8, 3, {3, 5, 7}, -9, 1, 0, REFERENCE, 1, 3, {3, 1, 7}, 0, 0},
+    {"qadd_bc_one_value_reference", QADD, U8, 1, {1}, -9, 1, 0, REFERENCE, 1, 0, {0}, 0, 0},
 };
 
 /* ---- data ---------------------------------------------------------------- */
@@ -159,15 +190,23 @@ static built build(const tcase *c)
     if (c->op == QADD) {
         for (int k = 0; k < 2; k++) {
             const char *nm = k ? "b" : "a";
-            b.buf[k] = malloc(n);
-            fill_int(b.buf[k], c->qt, n);
-            if (n == 65536) /* every pair of bytes once */
+            int rk = k && c->bc ? c->brank : c->rank;
+            const int64_t *dk = k && c->bc ? c->bdims : c->dims;
+            size_t nk = 1;
+            for (int i = 0; i < rk; i++)
+                nk *= (size_t)dk[i];
+            b.buf[k] = malloc(nk);
+            fill_int(b.buf[k], c->qt, nk);
+            if (!c->bc && n == 65536) /* every pair of bytes once */
                 for (size_t i = 0; i < n; i++)
                     ((uint8_t *)b.buf[k])[i] = (uint8_t)(k ? i : i >> 8);
-            onnxq_build_input(g, nm, c->qt, c->rank, c->dims, NULL);
+            if (c->pairs) /* A's channel c meets B values 0..255 */
+                for (size_t i = 0; i < nk; i++)
+                    ((uint8_t *)b.buf[k])[i] = (uint8_t)i;
+            onnxq_build_input(g, nm, c->qt, rk, dk, NULL);
             b.in[b.n_in].dtype = c->qt;
-            b.in[b.n_in].rank = c->rank;
-            memcpy(b.in[b.n_in].dims, c->dims, sizeof c->dims);
+            b.in[b.n_in].rank = rk;
+            memcpy(b.in[b.n_in].dims, dk, sizeof c->dims);
             b.in[b.n_in++].data = b.buf[k];
         }
         /* ratios sA / sC, sB / sC that are not exact in float, so a
@@ -176,6 +215,9 @@ static built build(const tcase *c)
         const char *sn[3] = {"sa", "sb", "sc"}, *zn[3] = {"za", "zb", "zc"};
         for (int k = 0; k < 3; k++) {
             uint8_t z = c->qt == S8 ? (uint8_t)(int8_t)(k * 5 - 3) : (uint8_t)(120 + k * 4);
+            if (c->zpx) /* low, high, low (zpx 1) or the reverse */
+                z = (uint8_t)((k == 1) == (c->zpx == 1) ? (c->qt == S8 ? 127 : 255)
+                                                       : (c->qt == S8 ? 0x80 : 0));
             onnxq_build_initializer(g, sn[k], F32, 0, NULL, &s[k]);
             onnxq_build_initializer(g, zn[k], c->qt, 0, NULL, &z);
         }
@@ -324,6 +366,20 @@ static void qadd_cases_discriminate(void)
         }
     if (differ == 0) {
         fprintf(stderr, "qadd scales: no byte pair tells FMA from multiply-add\n");
+        test_failures++;
+    }
+    /* the broadcast all-pairs cases make A the one-value-per-row input,
+     * which ORT hands to MLAS as its scalar B (the roles swap): some pair
+     * must round differently if the roles were not swapped */
+    float fixed_sw = 128.0f - fmaf(rb, 124.0f, ra * 120.0f);
+    differ = 0;
+    for (int a = 0; a < 256; a++)
+        for (int b = 0; b < 256; b++)
+            if (nearbyintf(fmaf((float)a, ra, fmaf((float)b, rb, fixed))) !=
+                nearbyintf(fmaf((float)b, rb, fmaf((float)a, ra, fixed_sw))))
+                differ++;
+    if (differ == 0) {
+        fprintf(stderr, "qadd scales: no byte pair tells A-as-scalar from A-as-vector\n");
         test_failures++;
     }
 }

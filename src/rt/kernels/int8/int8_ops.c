@@ -2,7 +2,7 @@
  * int8_ops.c — fast kernels (kernel.h's oq_fast_kernel) for the integer
  * ops: QLinearConv, ConvInteger, QLinearMatMul, MatMulInteger and
  * com.microsoft QLinearConv (NCHW), QGemm, MatMulIntegerToFloat,
- * DynamicQuantizeMatMul, QLinearAdd (inputs of one shape).  Results equal
+ * DynamicQuantizeMatMul, QLinearAdd (same shapes and the common broadcasts).  Results equal
  * the reference kernels of kernels/ref/quant.c bit for bit (integer outputs) and to the last float
  * rounding (float outputs): the products are exact int32 (qgemm.c) and
  * every float step is the reference's, in its order.
@@ -25,8 +25,8 @@
  * channels-last int16 copy of x); grouped ones gather 64 output positions
  * at a time (im2col) into each thread's scratch and multiply the group's
  * channels against them; depthwise ones (one input channel per group) run a
- * direct loop.  Same-shape com.microsoft QLinearAdd is vectorised (see
- * run_qadd).  ONNXQ_VERBOSE=1 says on stderr which node each kernel took or
+ * direct loop.  com.microsoft QLinearAdd is vectorised for same shapes,
+ * scalars and row/channel broadcasts (see run_qadd).  ONNXQ_VERBOSE=1 says on stderr which node each kernel took or
  * declined and why.
  */
 #include <float.h>
@@ -1300,18 +1300,27 @@ failed:
     return oq_failed(ctx);
 }
 
-/* ---- QLinearAdd (same shapes) -------------------------------------------- */
+/* ---- QLinearAdd ------------------------------------------------------------ */
 
-/* com.microsoft QLinearAdd of two tensors of one shape: the reference's
- * formula (ORT's AVX2 kernel, kernels/ref/quant.c k_qlinear_add with both
- * inputs vectors)
- *   rA = sA / sC,  rB = sB / sC,  fixed = zC - fma(rA, zA, rB * zB)
- *   c = saturate(RNE(fma(a, rA, fma(b, rB, fixed))))
- * is computed 8 lanes at a time with vfmadd where the CPU has FMA (5x
- * faster than a table lookup per byte pair); elsewhere, and for the last
- * few elements, it is looked up in a table of the 65536 byte pairs built
- * once per set of parameters with exactly that formula.  Broadcasting goes
- * to the reference kernel. */
+/* com.microsoft QLinearAdd: the reference's formula (ORT's AVX2 kernel,
+ * kernels/ref/quant.c k_qlinear_add)
+ *   rX = sX / sC,  rS = sS / sC,  fixed = zC - fma(rX, zX, rS * zS)
+ *   c = saturate(RNE(fma(x, rX, fma(s, rS, fixed))))
+ * where X is MLAS's vector input and S its other (or scalar) input: A and B
+ * in that order, except that A is S when ORT's broadcast loop hands A over
+ * as the scalar (quant.c's qadd_mode, repeated in qadd_plan).  It is
+ * computed 8 lanes at a time with vfmadd where the CPU has FMA (5x faster
+ * than a table lookup per byte pair); elsewhere, and for the last few
+ * elements of each row, it is looked up in a table of the 65536 byte pairs
+ * built once per set of parameters with exactly that formula.
+ *
+ * Broadcasting: the fast path takes the forms where one input L has the
+ * output's shape and the other, S, is constant along whole rows or repeats
+ * whole rows: reading the output's dimensions (those of size 1 left out)
+ * outermost first, S's are broadcast (1), then equal to the output's, then
+ * broadcast again — B* K* B* — so S is indexed by (i / inner) % mid.  That
+ * covers same shapes, scalars, [C] against [..., C] and [C,1,1] against
+ * [N,C,H,W]; anything else ([N,1,W] + [N,C,1]) goes to the reference. */
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
 
@@ -1323,42 +1332,74 @@ static int qadd_have_fma(void)
     return cached;
 }
 
-/* The formula on 8 lanes at a time: vfmadd rounds once, as fmaf does;
- * max/min with the type's ends before cvtps2dq (round half to even) gives
- * round_sat's result (a NaN becomes the low end, as !(r > lo) does).
- * Returns how many elements it did (a multiple of 8). */
+/* Widens 8 bytes to 8 floats. */
+__attribute__((target("avx2,fma"))) static inline __m256
+qadd_load8(const uint8_t *p, int sgn)
+{
+    __m128i v = _mm_loadl_epi64((const __m128i *)p);
+    return _mm256_cvtepi32_ps(sgn ? _mm256_cvtepi8_epi32(v) : _mm256_cvtepu8_epi32(v));
+}
+
+/* max/min with the type's ends before cvtps2dq (round half to even) gives
+ * round_sat's result (a NaN becomes the low end, as !(r > lo) does). */
+__attribute__((target("avx2,fma"))) static inline void
+qadd_store8(__m256 v, __m256 lo, __m256 hi, int sgn, uint8_t *y)
+{
+    v = _mm256_min_ps(_mm256_max_ps(v, lo), hi);
+    __m256i r = _mm256_cvtps_epi32(v);
+    __m128i w = _mm_packs_epi32(_mm256_castsi256_si128(r),
+                                _mm256_extracti128_si256(r, 1));
+    w = sgn ? _mm_packs_epi16(w, w) : _mm_packus_epi16(w, w);
+    _mm_storel_epi64((__m128i *)y, w);
+}
+
+/* The formula on 8 lanes at a time, x and s both vectors (vfmadd rounds
+ * once, as fmaf does).  Returns how many elements it did (a multiple of 8). */
 __attribute__((target("avx2,fma"))) static size_t
-qadd_fma(const uint8_t *a, const uint8_t *b, size_t n, float ra, float rb,
+qadd_fma(const uint8_t *x, const uint8_t *s, size_t n, float rx, float rs,
          float fixed, int sgn, uint8_t *y)
 {
-    const __m256 va = _mm256_set1_ps(ra), vb = _mm256_set1_ps(rb),
+    const __m256 vx = _mm256_set1_ps(rx), vs = _mm256_set1_ps(rs),
                  vf = _mm256_set1_ps(fixed),
                  lo = _mm256_set1_ps(sgn ? -128.0f : 0.0f),
                  hi = _mm256_set1_ps(sgn ? 127.0f : 255.0f);
     size_t i = 0;
     for (; i + 8 <= n; i += 8) {
-        __m128i a8 = _mm_loadl_epi64((const __m128i *)(a + i));
-        __m128i b8 = _mm_loadl_epi64((const __m128i *)(b + i));
-        __m256i ai = sgn ? _mm256_cvtepi8_epi32(a8) : _mm256_cvtepu8_epi32(a8);
-        __m256i bi = sgn ? _mm256_cvtepi8_epi32(b8) : _mm256_cvtepu8_epi32(b8);
-        __m256 v = _mm256_fmadd_ps(_mm256_cvtepi32_ps(bi), vb, vf);
-        v = _mm256_fmadd_ps(_mm256_cvtepi32_ps(ai), va, v);
-        v = _mm256_min_ps(_mm256_max_ps(v, lo), hi);
-        __m256i r = _mm256_cvtps_epi32(v);
-        __m128i w = _mm_packs_epi32(_mm256_castsi256_si128(r),
-                                    _mm256_extracti128_si256(r, 1));
-        w = sgn ? _mm_packs_epi16(w, w) : _mm_packus_epi16(w, w);
-        _mm_storel_epi64((__m128i *)(y + i), w);
+        __m256 v = _mm256_fmadd_ps(qadd_load8(s + i, sgn), vs, vf);
+        v = _mm256_fmadd_ps(qadd_load8(x + i, sgn), vx, v);
+        qadd_store8(v, lo, hi, sgn, y + i);
     }
+    return i;
+}
+
+/* The same with s one value: inner = fma(s, rS, fixed), done once by the
+ * caller with fmaf (the same single rounding). */
+__attribute__((target("avx2,fma"))) static size_t
+qadd_fma_const(const uint8_t *x, size_t n, float rx, float inner, int sgn,
+               uint8_t *y)
+{
+    const __m256 vx = _mm256_set1_ps(rx), vi = _mm256_set1_ps(inner),
+                 lo = _mm256_set1_ps(sgn ? -128.0f : 0.0f),
+                 hi = _mm256_set1_ps(sgn ? 127.0f : 255.0f);
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        qadd_store8(_mm256_fmadd_ps(qadd_load8(x + i, sgn), vx, vi), lo, hi,
+                    sgn, y + i);
     return i;
 }
 #else
 static int qadd_have_fma(void) { return 0; }
-static size_t qadd_fma(const uint8_t *a, const uint8_t *b, size_t n, float ra,
-                       float rb, float fixed, int sgn, uint8_t *y)
+static size_t qadd_fma(const uint8_t *x, const uint8_t *s, size_t n, float rx,
+                       float rs, float fixed, int sgn, uint8_t *y)
 {
-    (void)a; (void)b; (void)n; (void)ra; (void)rb; (void)fixed; (void)sgn;
+    (void)x; (void)s; (void)n; (void)rx; (void)rs; (void)fixed; (void)sgn;
     (void)y;
+    return 0;
+}
+static size_t qadd_fma_const(const uint8_t *x, size_t n, float rx,
+                             float inner, int sgn, uint8_t *y)
+{
+    (void)x; (void)n; (void)rx; (void)inner; (void)sgn; (void)y;
     return 0;
 }
 #endif
@@ -1366,12 +1407,71 @@ static size_t qadd_fma(const uint8_t *a, const uint8_t *b, size_t n, float ra,
 /* Elements per parallel piece of the vector loop. */
 enum { QADD_PIECE = 1 << 14 };
 
+/* How one run walks its inputs: x_in / s_in (0 = A, 1 = B) are MLAS's
+ * vector and other input; s_small says S is the broadcast one (else X is,
+ * or neither); S's element for output i is S[(i / inner) % mid] when it is
+ * the small one, with inner == 1 meaning rows of mid where both inputs are
+ * vectors, inner > 1 rows of inner where S is one value. */
+typedef struct qadd_plan {
+    int x_in, s_in, s_small;
+    size_t n, mid, inner;
+    int rank;
+    int64_t dims[OQ_MAX_RANK];
+} qadd_plan;
+
+/* 1 when the fast path takes the pair (see above), filling *pl. */
+static int qadd_make_plan(const oq_tensor *a, const oq_tensor *b, qadd_plan *pl)
+{
+    if (oq_broadcast_shape(a, b, &pl->rank, pl->dims) != 0)
+        return 0;
+    size_t n = 1;
+    for (int d = 0; d < pl->rank; d++)
+        n *= (size_t)pl->dims[d];
+    pl->n = n;
+    size_t na = oq_numel(a), nb = oq_numel(b);
+    if (n <= 1 || (na != n && nb != n))
+        return 0;  /* empty or one value; neither input of the output's size */
+    int small = na == n ? 1 : 0;  /* with both full, "small" repeats once */
+    const oq_tensor *s = small ? b : a;
+    /* S's dims against the output's, size-1 output dims skipped */
+    size_t mid = 1, inner = 1;
+    int phase = 0;  /* 0: leading B, 1: K, 2: trailing B */
+    for (int d = 0; d < pl->rank; d++) {
+        int64_t od = pl->dims[d];
+        if (od == 1)
+            continue;
+        int ds = d - (pl->rank - s->rank);
+        int kept = ds >= 0 && s->dims[ds] == od;
+        if (kept) {
+            if (phase == 2)
+                return 0;
+            phase = 1;
+            mid *= (size_t)od;
+        } else if (phase != 0) {
+            phase = 2;
+            inner *= (size_t)od;
+        }
+    }
+    if (mid == 1)   /* S is one value: one row of n */
+        inner = n;
+    pl->mid = mid;
+    pl->inner = inner;
+    /* quant.c's qadd_mode: A becomes MLAS's scalar input when it is one
+     * value or constant along the innermost non-1 dim, i.e. when A is the
+     * small input and rows have inner > 1 */
+    int a_scalar = small == 0 && inner > 1;
+    pl->x_in = a_scalar ? 1 : 0;
+    pl->s_in = a_scalar ? 0 : 1;
+    pl->s_small = small == pl->s_in;
+    return 1;
+}
+
 typedef struct qadd_state {
     const oq_kernel *ref;
     int have;
-    float sa, sb, sc;
-    int32_t za, zb, zc, dt;
-    uint8_t table[65536];
+    float sx, ss, sc;   /* the table's parameters, in MLAS's order */
+    int32_t zx, zs, zc, dt;
+    uint8_t table[65536];  /* [x << 8 | s] */
     int said_fallback;
 } qadd_state;
 
@@ -1392,68 +1492,90 @@ static onnxq_status prepare_qadd(const oq_prepare_ctx *p, void **state)
 
 static void release_qadd(void *state) { free(state); }
 
+/* Output elements [i0, i1) of a plan, in segments that end at row ends. */
+static void qadd_range(const qadd_plan *pl, const uint8_t *xd, const uint8_t *sd,
+                       size_t i0, size_t i1, float rx, float rs, float fixed,
+                       int sgn, int fma, const uint8_t *t, uint8_t *yd)
+{
+    size_t row = pl->inner > 1 ? pl->inner : pl->mid;
+    for (size_t i = i0; i < i1;) {
+        size_t r = i / row, off = i - r * row;
+        size_t end = (r + 1) * row < i1 ? (r + 1) * row : i1, len = end - i;
+        const uint8_t *x = pl->s_small ? xd + i : xd + off;
+        uint8_t *y = yd + i;
+        size_t done = 0;
+        if (pl->inner > 1) {
+            /* S is one value along the row; X is the full-size input */
+            uint8_t sv = sd[pl->s_small ? r % pl->mid : i];
+            const uint8_t *tr = t + sv;
+            if (fma) {
+                float sf = (float)(sgn ? (int8_t)sv : sv);
+                done = qadd_fma_const(xd + i, len, rx, fmaf(sf, rs, fixed), sgn, y);
+            }
+            for (size_t j = done; j < len; j++)
+                y[j] = tr[(size_t)xd[i + j] << 8];
+        } else {
+            const uint8_t *s = pl->s_small ? sd + off : sd + i;
+            if (fma)
+                done = qadd_fma(x, s, len, rx, rs, fixed, sgn, y);
+            for (size_t j = done; j < len; j++)
+                y[j] = t[(size_t)x[j] << 8 | s[j]];
+        }
+        i = end;
+    }
+}
+
 static onnxq_status run_qadd(oq_kctx *ctx)
 {
     qadd_state *st = ctx->state;
     const oq_tensor *a = oq_in(ctx, 0), *b = oq_in(ctx, 3);
     float sa, sb, sc;
     int32_t za, zb, zc;
+    qadd_plan pl;
     if (!a || !b || !is_q8(a->dtype) || b->dtype != a->dtype ||
-        a->rank != b->rank || memcmp(a->dims, b->dims, (size_t)a->rank * sizeof *a->dims) ||
         !scalar_f32(oq_in(ctx, 1), &sa) || !scalar_f32(oq_in(ctx, 4), &sb) ||
         !scalar_f32(oq_in(ctx, 6), &sc) || !scalar_zp(oq_in(ctx, 2), a->dtype, &za) ||
         !scalar_zp(oq_in(ctx, 5), a->dtype, &zb) || !scalar_zp(oq_in(ctx, 7), a->dtype, &zc) ||
-        oq_numel(a) <= 1) {
+        !qadd_make_plan(a, b, &pl)) {
         atomic_fetch_add(&n_fallback, 1);
         if (!st->said_fallback) {
             st->said_fallback = 1;
-            say(ctx->node, "broadcast or unusual inputs: the reference kernel "
-                "runs it", NULL);
+            say(ctx->node, "broadcast form or inputs outside the fast path: "
+                "the reference kernel runs it", NULL);
         }
         return st->ref->run(ctx);
     }
     int sgn = a->dtype == T_INT8;
-    if (!st->have || st->sa != sa || st->sb != sb || st->sc != sc || st->za != za ||
-        st->zb != zb || st->zc != zc || st->dt != a->dtype) {
-        float ra = sa / sc, rb = sb / sc;
-        float fixed = (float)zc - fmaf(ra, (float)za, rb * (float)zb);
+    float sx = pl.x_in ? sb : sa, ss = pl.x_in ? sa : sb;
+    int32_t zx = pl.x_in ? zb : za, zs = pl.x_in ? za : zb;
+    float rx = sx / sc, rs = ss / sc;
+    float fixed = (float)zc - fmaf(rx, (float)zx, rs * (float)zs);
+    if (!st->have || st->sx != sx || st->ss != ss || st->sc != sc || st->zx != zx ||
+        st->zs != zs || st->zc != zc || st->dt != a->dtype) {
         int32_t lo = sgn ? -128 : 0, hi = sgn ? 127 : 255;
         for (int32_t i = 0; i < 256; i++)
             for (int32_t j = 0; j < 256; j++) {
-                float va = (float)(sgn ? (int8_t)i : i), vb = (float)(sgn ? (int8_t)j : j);
-                float r = nearbyintf(fmaf(va, ra, fmaf(vb, rb, fixed)));
+                float vx = (float)(sgn ? (int8_t)i : i), vs = (float)(sgn ? (int8_t)j : j);
+                float r = nearbyintf(fmaf(vx, rx, fmaf(vs, rs, fixed)));
                 int32_t q = !(r > (float)lo) ? lo : r > (float)hi ? hi : (int32_t)r;
                 st->table[i << 8 | j] = (uint8_t)q;
             }
-        st->sa = sa; st->sb = sb; st->sc = sc;
-        st->za = za; st->zb = zb; st->zc = zc;
+        st->sx = sx; st->ss = ss; st->sc = sc;
+        st->zx = zx; st->zs = zs; st->zc = zc;
         st->dt = a->dtype;
         st->have = 1;
     }
-    oq_tensor *y = oq_output_raw(ctx, 0, a->dtype, a->rank, a->dims);
+    oq_tensor *y = oq_output_raw(ctx, 0, a->dtype, pl.rank, pl.dims);
     if (!y)
         return oq_failed(ctx);
-    const uint8_t *ad = a->data, *bd = b->data;
+    const uint8_t *xd = (pl.x_in ? b : a)->data, *sd = (pl.x_in ? a : b)->data;
     uint8_t *yd = y->data;
-    size_t n = oq_numel(a);
-    const uint8_t *t = st->table;
-    if (qadd_have_fma()) {
-        size_t pieces = (n + QADD_PIECE - 1) / QADD_PIECE;
-        float ra = sa / sc, rb = sb / sc;
-        float fixed = (float)zc - fmaf(ra, (float)za, rb * (float)zb);
-        OQ_PAR_FOR(oq_threads(ctx), n)
-        for (size_t pc = 0; pc < pieces; pc++) {
-            size_t i0 = pc * QADD_PIECE;
-            size_t len = n - i0 < QADD_PIECE ? n - i0 : QADD_PIECE;
-            size_t done = qadd_fma(ad + i0, bd + i0, len, ra, rb, fixed, sgn,
-                                   yd + i0);
-            for (size_t i = i0 + done; i < i0 + len; i++)
-                yd[i] = t[(size_t)ad[i] << 8 | bd[i]];
-        }
-    } else {
-        OQ_PAR_FOR(oq_threads(ctx), n)
-        for (size_t i = 0; i < n; i++)
-            yd[i] = t[(size_t)ad[i] << 8 | bd[i]];
+    size_t n = pl.n, pieces = (n + QADD_PIECE - 1) / QADD_PIECE;
+    int fma = qadd_have_fma();
+    OQ_PAR_FOR(oq_threads(ctx), n)
+    for (size_t pc = 0; pc < pieces; pc++) {
+        size_t i0 = pc * QADD_PIECE, i1 = n - i0 < QADD_PIECE ? n : i0 + QADD_PIECE;
+        qadd_range(&pl, xd, sd, i0, i1, rx, rs, fixed, sgn, fma, st->table, yd);
     }
     atomic_fetch_add(&n_fast, 1);
     return ONNXQ_OK;
