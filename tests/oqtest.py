@@ -43,16 +43,24 @@ def show_passes():
     _count["show_passes"] = True
 
 
-def failed():
-    """How many checks have failed so far."""
-    return _count["failures"]
-
-
 def summary(label=""):
     """Prints 'passed/total checks passed'; returns the exit status (1 if any
     check failed)."""
     c, f = _count["checks"], _count["failures"]
     print(f"{label}{c - f}/{c} checks passed")
+    return 1 if f else 0
+
+
+def failures_summary(scratch):
+    """The other ending: 'OK: 0 failures' or 'FAIL: N failures'; the scratch
+    folder is removed after a pass and kept (and named) after a failure.
+    Returns the exit status."""
+    f = _count["failures"]
+    print(f"{'FAIL' if f else 'OK'}: {f} failures")
+    if f:
+        print(f"(files kept in {scratch})")
+    else:
+        shutil.rmtree(scratch, ignore_errors=True)
     return 1 if f else 0
 
 

@@ -17,9 +17,7 @@ Usage: test_sample_sources.py ONNXQ WORK_DIR
 """
 import json
 import os
-import struct
 import sys
-import zlib
 
 import numpy as np
 import onnx
@@ -27,7 +25,7 @@ from onnx import helper, numpy_helper
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
-from oqtest import check, cosine, fresh_dir, num, run_onnxq, run_ort, summary  # noqa: E402
+from oqtest import check, cosine, fresh_dir, num, run_onnxq, run_ort, summary, write_png  # noqa: E402
 
 onnxq, work = (os.path.abspath(a) for a in sys.argv[1:3])
 fresh_dir(work)
@@ -35,18 +33,6 @@ fresh_dir(work)
 
 def p(*a):
     return os.path.join(work, *a)
-
-
-def write_png(path, rgb):
-    h, w, _ = rgb.shape
-    raw = b"".join(b"\x00" + rgb[y].tobytes() for y in range(h))
-
-    def chunk(t, d):
-        c = struct.pack(">I", len(d)) + t + d
-        return c + struct.pack(">I", zlib.crc32(t + d) & 0xffffffff)
-    with open(path, "wb") as fp:
-        fp.write(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0))
-                 + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
 
 
 # ---- data: 4 PNGs, the same preprocessed by numpy into .npy files

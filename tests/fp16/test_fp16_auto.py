@@ -15,7 +15,6 @@ model --auto writes is run by ORT and must meet the tolerance there.
 """
 import os
 import re
-import shutil
 import sys
 import tempfile
 
@@ -25,7 +24,7 @@ from onnx import TensorProto, helper, numpy_helper
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
-from oqtest import check, failed, outputs_of, run_onnxq, run_ort, show_passes  # noqa: E402
+from oqtest import check, failures_summary, outputs_of, run_onnxq, run_ort, show_passes  # noqa: E402
 
 ONNXQ, ROOT = sys.argv[1], sys.argv[2]
 F32, F16 = TensorProto.FLOAT, TensorProto.FLOAT16
@@ -317,10 +316,4 @@ check(r.returncode == 1 and not os.path.exists(bad) and "with every main-graph n
 r = onnxq("fp16", "--help")
 check(r.returncode == 0 and all(s in r.stdout for s in ("--aggressive", "--auto", "--tolerance", "--inputs")), "--help names the new options")
 
-failures = failed()
-print(f"{'FAIL' if failures else 'OK'}: {failures} failures")
-if failures:
-    print(f"(files kept in {TMP})")
-else:
-    shutil.rmtree(TMP, ignore_errors=True)
-sys.exit(1 if failures else 0)
+sys.exit(failures_summary(TMP))
