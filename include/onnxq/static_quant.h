@@ -44,7 +44,8 @@
  * would push the bias past int32, unless keep_weight_scales): activations
  * asymmetric unless ActivationSymmetric, never reduced; weights symmetric
  * by default when int8 (WeightSymmetric), reduce_range shrinks weights.
- * Only the main graph is quantized (subgraph nodes stay float).
+ * Only the main graph is quantized (subgraph nodes stay float and are
+ * listed in the report).
  */
 #ifndef ONNXQ_STATIC_QUANT_H
 #define ONNXQ_STATIC_QUANT_H
@@ -121,7 +122,9 @@ typedef struct onnxq_static_node {
 } onnxq_static_node;
 
 typedef struct onnxq_static_report {
-    onnxq_static_node *nodes; /* every node of the main graph, in order */
+    onnxq_static_node *nodes; /* every node of the main graph, in order,
+                                 then each subgraph node asked for (float,
+                                 the reason names its subgraph) */
     size_t n_nodes;
     size_t n_quantized;
     size_t weights_quantized;

@@ -20,6 +20,8 @@
  * inserting QuantizeLinear/DequantizeLinear where needed.  Conv/Gemm
  * weights are quantized knowing their bias and input scale, so int8 scales
  * grow where the int32 bias would overflow (main_weight).
+ * Subgraphs (If/Loop/Scan bodies) are not planned: their nodes stay float
+ * and the report lists each selected one with the subgraph it is in.
  */
 #include "onnxq/static_quant.h"
 
@@ -1437,10 +1439,65 @@ static onnxq_status write_qdq_node(writer *w, Onnx__NodeProto *n)
 
 /* ---- driver ------------------------------------------------------------------ */
 
+/* Subgraph nodes stay float (only the main graph is planned): every one
+ * whose op type was asked for goes into the report with the subgraph it
+ * is in, so the summary does not pass them over in silence.  where is
+ * "inside If 'b' then_branch" (nested: joined with ", "). */
+static int report_subgraphs(const plan *p, const onnxq_graph *g,
+                            const char *where, onnxq_static_report *rep,
+                            size_t *cap)
+{
+    for (size_t i = 0; i < onnxq_graph_node_count(g); i++) {
+        const Onnx__NodeProto *n = onnxq_graph_node(g, i);
+        if (where) {
+            oq_select_verdict v = oq_select_node(p->sel, n);
+            if (v != OQ_SELECT_OP_TYPE) {
+                const char *why =
+                    v == OQ_SELECT_EXCLUDED ? "in --nodes-to-exclude"
+                    : v == OQ_SELECT_NOT_INCLUDED
+                        ? "not in --nodes-to-quantize"
+                        : "static quantizes the main graph only";
+                if (oq_grow(&rep->nodes, cap, rep->n_nodes + 1,
+                            sizeof *rep->nodes))
+                    return -1;
+                onnxq_static_node *r = &rep->nodes[rep->n_nodes++];
+                memset(r, 0, sizeof *r);
+                r->name = oq_strdup(onnxq_graph_node_label(g, i));
+                r->op_type = oq_strdup(n->op_type);
+                size_t len = strlen(where) + strlen(why) + 3;
+                r->reason = malloc(len);
+                if (!r->name || !r->op_type || !r->reason)
+                    return -1;
+                snprintf(r->reason, len, "%s: %s", where, why);
+            }
+        }
+        for (size_t k = 0; k < onnxq_graph_subgraph_count(g, i); k++) {
+            const char *attr_name = NULL;
+            const onnxq_graph *sub = onnxq_graph_subgraph(g, i, k, &attr_name);
+            const char *label = onnxq_graph_node_label(g, i);
+            size_t len = (where ? strlen(where) + 2 : 0) + strlen(n->op_type) +
+                         strlen(label) + (attr_name ? strlen(attr_name) : 0) +
+                         16;
+            char *inner = malloc(len);
+            if (!inner)
+                return -1;
+            snprintf(inner, len, "%s%sinside %s '%s' %s", where ? where : "",
+                     where ? ", " : "", n->op_type, label,
+                     attr_name ? attr_name : "?");
+            int rc = report_subgraphs(p, sub, inner, rep, cap);
+            free(inner);
+            if (rc)
+                return -1;
+        }
+    }
+    return 0;
+}
+
 static onnxq_status fill_report(writer *w, onnxq_static_report *rep)
 {
     plan *p = w->p;
-    rep->nodes = calloc(p->nn ? p->nn : 1, sizeof *rep->nodes);
+    size_t cap = p->nn ? p->nn : 1;
+    rep->nodes = calloc(cap, sizeof *rep->nodes);
     if (!rep->nodes)
         return oom(w);
     rep->n_nodes = p->nn;
@@ -1462,6 +1519,8 @@ static onnxq_status fill_report(writer *w, onnxq_static_report *rep)
         if (!r->name || !r->op_type)
             return oom(w);
     }
+    if (report_subgraphs(p, p->g, NULL, rep, &cap))
+        return oom(w);
     return ONNXQ_OK;
 }
 
@@ -1565,6 +1624,18 @@ onnxq_status onnxq_static_quantize(onnxq_model *model,
         if (qop) {
             for (size_t j = 0; j < n->n_input && st == ONNXQ_OK; j++)
                 st = need_float(&w, n->input[j]);
+            /* an If/Loop/Scan body reads outer names as float too */
+            if (onnxq_graph_subgraph_count(p.g, i))
+                for (size_t v = 0;
+                     v < onnxq_graph_value_count(p.g) && st == ONNXQ_OK; v++) {
+                    const onnxq_value *val = onnxq_graph_value_at(p.g, v);
+                    for (size_t u = 0; u < val->n_uses; u++)
+                        if (val->uses[u].node == i &&
+                            val->uses[u].input == SIZE_MAX) {
+                            st = need_float(&w, val->name);
+                            break;
+                        }
+                }
         } else {
             if (p.act[i] == A_QUANT)
                 st = write_qdq_node(&w, n);
