@@ -44,8 +44,10 @@
  * would push the bias past int32, unless keep_weight_scales): activations
  * asymmetric unless ActivationSymmetric, never reduced; weights symmetric
  * by default when int8 (WeightSymmetric), reduce_range shrinks weights.
- * Only the main graph is quantized (subgraph nodes stay float and are
- * listed in the report).
+ * Subgraphs (If/Loop/Scan bodies): in QDQ form their Conv, MatMul and Gemm
+ * are quantized too (no folds there); nodes whose tensor names are made in
+ * more than one graph, that read a body's own inputs, or any in QOperator
+ * form stay float, listed in the report with the reason.
  */
 #ifndef ONNXQ_STATIC_QUANT_H
 #define ONNXQ_STATIC_QUANT_H
@@ -123,8 +125,8 @@ typedef struct onnxq_static_node {
 
 typedef struct onnxq_static_report {
     onnxq_static_node *nodes; /* every node of the main graph, in order,
-                                 then each subgraph node asked for (float,
-                                 the reason names its subgraph) */
+                                 then each subgraph node asked for (the
+                                 reason names its subgraph) */
     size_t n_nodes;
     size_t n_quantized;
     size_t weights_quantized;

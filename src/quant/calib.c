@@ -389,12 +389,25 @@ static int hist_setup(tstat *t, const onnxq_calib_options *o)
 
 /* ---- driver ------------------------------------------------------------------ */
 
+/* 1 if a node of g or of its subgraphs (If/Loop/Scan bodies, nested)
+ * makes name: the runtime observer reports subgraph tensors under their
+ * bare names too. */
 static int produced_by_node(const Onnx__GraphProto *g, const char *name)
 {
-    for (size_t i = 0; i < g->n_node; i++)
-        for (size_t o = 0; o < g->node[i]->n_output; o++)
-            if (strcmp(g->node[i]->output[o], name) == 0)
+    for (size_t i = 0; g && i < g->n_node; i++) {
+        const Onnx__NodeProto *n = g->node[i];
+        for (size_t o = 0; o < n->n_output; o++)
+            if (strcmp(n->output[o], name) == 0)
                 return 1;
+        for (size_t a = 0; a < n->n_attribute; a++) {
+            const Onnx__AttributeProto *at = n->attribute[a];
+            if (produced_by_node(at->g, name))
+                return 1;
+            for (size_t k = 0; k < at->n_graphs; k++)
+                if (produced_by_node(at->graphs[k], name))
+                    return 1;
+        }
+    }
     return 0;
 }
 

@@ -20,8 +20,17 @@
  * inserting QuantizeLinear/DequantizeLinear where needed.  Conv/Gemm
  * weights are quantized knowing their bias and input scale, so int8 scales
  * grow where the int32 bias would overflow (main_weight).
- * Subgraphs (If/Loop/Scan bodies) are not planned: their nodes stay float
- * and the report lists each selected one with the subgraph it is in.
+ * Subgraphs (If/Loop/Scan bodies, nested too), QDQ only: Conv, MatMul and
+ * Gemm there are quantized like the main graph's (Q -> DQ pairs on their
+ * activations, weights stored 8-bit with a DequantizeLinear inside the
+ * body, int32 bias); no folds or shared parameters there, and QOperator
+ * leaves them float.  The runtime observer reports subgraph tensors under
+ * their bare names (a Loop body's once per iteration, merged into one
+ * range), so a tensor name made in more than one graph (sibling branches,
+ * shadowing) cannot be calibrated apart: nodes touching one stay float, as
+ * do nodes reading a subgraph's own inputs (not node outputs, so not
+ * observed).  The report lists each selected subgraph node with the
+ * subgraph it is in.
  */
 #include "onnxq/static_quant.h"
 
@@ -95,6 +104,14 @@ void onnxq_static_report_clear(onnxq_static_report *r)
  * point (ONNX Runtime's Direct8BitOp / QDQDirect8BitOp). */
 typedef enum { A_FLOAT = 0, A_QUANT, A_FOLD, A_SHARE } action;
 
+/* A selected node of a subgraph: quantized (QDQ), or float with why. */
+typedef struct sub_node {
+    const onnxq_graph *g;
+    size_t node;
+    int quant;
+    char *reason; /* "inside If 'b' then_branch[: why]" */
+} sub_node;
+
 typedef struct plan {
     onnxq_graph *g;
     oq_select *sel;
@@ -110,6 +127,9 @@ typedef struct plan {
     oq_strmap flt;   /* node outputs -> 1 float32, 0 other or unknown */
     char **names;    /* tensors to calibrate (malloc'd) */
     size_t n_names, cap_names;
+    oq_strmap defs;  /* tensor -> number of graphs that make it */
+    sub_node *subs;  /* subgraph nodes, in report order */
+    size_t n_subs, cap_subs;
 } plan;
 
 static void plan_clear(plan *p)
@@ -123,6 +143,10 @@ static void plan_clear(plan *p)
     oq_strmap_clear(&p->key);
     oq_strmap_clear(&p->qt);
     oq_strmap_clear(&p->flt);
+    oq_strmap_clear(&p->defs);
+    for (size_t i = 0; i < p->n_subs; i++)
+        free(p->subs[i].reason);
+    free(p->subs);
     onnxq_static_names_free(p->names, p->n_names);
     oq_select_destroy(p->sel);
     onnxq_graph_destroy(p->g);
@@ -529,6 +553,151 @@ static int mark_node(plan *p, const onnxq_static_options *o, size_t i)
     }
 }
 
+/* Counts, for every tensor name, the graphs (main and subgraphs) that make
+ * it: as a node output or a graph input. */
+static int count_defs(plan *p, const onnxq_graph *g)
+{
+    for (size_t v = 0; v < onnxq_graph_value_count(g); v++) {
+        const onnxq_value *val = onnxq_graph_value_at(g, v);
+        if (val->kind != ONNXQ_VALUE_NODE_OUTPUT &&
+            val->kind != ONNXQ_VALUE_GRAPH_INPUT)
+            continue;
+        size_t c = 0;
+        oq_strmap_get(&p->defs, val->name, &c);
+        if (oq_strmap_put(&p->defs, val->name, c + 1))
+            return -1;
+    }
+    for (size_t i = 0; i < onnxq_graph_node_count(g); i++)
+        for (size_t k = 0; k < onnxq_graph_subgraph_count(g, i); k++)
+            if (count_defs(p, onnxq_graph_subgraph(g, i, k, NULL)))
+                return -1;
+    return 0;
+}
+
+/* The float activations subgraph node n (Conv/MatMul/Gemm, p->g its graph)
+ * reads (*n_in of them) and makes: inputs first, then output 0. */
+static size_t sub_acts(const plan *p, const Onnx__NodeProto *n,
+                       const char **t)
+{
+    size_t k = 0;
+    t[k++] = n->input[0];
+    if (is_op(n, "MatMul") && is_activation(p, n->input[1]))
+        t[k++] = n->input[1];
+    t[k++] = n->output[0];
+    return k;
+}
+
+/* Why subgraph node n (already through check_node) cannot be calibrated,
+ * or NULL. */
+static char *sub_check(const plan *p, const Onnx__NodeProto *n)
+{
+    const char *t[3];
+    size_t k = sub_acts(p, n, t);
+    for (size_t j = 0; j < k; j++) {
+        size_t c = 0;
+        oq_strmap_get(&p->defs, t[j], &c);
+        if (c > 1)
+            return dupf("tensor '%s' is made in more than one graph "
+                        "(calibration sees unscoped names: their ranges "
+                        "would mix)", t[j]);
+        const onnxq_graph *owner = NULL;
+        const onnxq_value *v = onnxq_graph_resolve(p->g, t[j], &owner);
+        if (j + 1 < k && v && v->kind == ONNXQ_VALUE_GRAPH_INPUT &&
+            owner && onnxq_graph_outer(owner))
+            return dupf("its input '%s' is an input of the subgraph "
+                        "(calibration observes node outputs only)", t[j]);
+    }
+    return NULL;
+}
+
+static char *join2(const char *a, const char *b)
+{
+    size_t len = strlen(a) + (b ? strlen(b) + 2 : 0) + 1;
+    char *s = malloc(len);
+    if (s)
+        snprintf(s, len, "%s%s%s", a, b ? ": " : "", b ? b : "");
+    return s;
+}
+
+/* Plans the selected nodes of g's subgraphs (g itself too when where is
+ * set: "inside If 'b' then_branch", nested ones joined with ", "). */
+static int plan_subgraphs(plan *p, const onnxq_static_options *o,
+                          const onnxq_graph *g, const char *where)
+{
+    for (size_t i = 0; where && i < onnxq_graph_node_count(g); i++) {
+        const Onnx__NodeProto *n = onnxq_graph_node(g, i);
+        oq_select_verdict v = oq_select_node(p->sel, n);
+        if (v == OQ_SELECT_OP_TYPE)
+            continue;
+        char *why = NULL;
+        int quant = 0;
+        if (v != OQ_SELECT_YES)
+            why = dupf(v == OQ_SELECT_EXCLUDED ? "in --nodes-to-exclude"
+                                               : "not in --nodes-to-quantize",
+                       NULL);
+        else if (o->format != ONNXQ_FORMAT_QDQ)
+            why = dupf("QOperator: static quantizes the main graph only "
+                       "(--format qdq quantizes Conv, MatMul and Gemm in "
+                       "subgraphs)", NULL);
+        else if (!is_op(n, "Conv") && !is_op(n, "MatMul") &&
+                 !is_op(n, "Gemm"))
+            why = dupf("in subgraphs static quantizes Conv, MatMul and "
+                       "Gemm only", NULL);
+        else {
+            onnxq_graph *main_g = p->g;
+            p->g = (onnxq_graph *)g; /* the helpers resolve in its scope */
+            why = check_node(p, o, n);
+            if (!why)
+                why = sub_check(p, n);
+            if (!why) {
+                quant = 1;
+                const char *t[3];
+                size_t k = sub_acts(p, n, t);
+                for (size_t j = 0; j < k; j++)
+                    if (add_name(p, t[j])) {
+                        p->g = main_g;
+                        return -1;
+                    }
+            }
+            p->g = main_g;
+        }
+        if (oq_grow(&p->subs, &p->cap_subs, p->n_subs + 1, sizeof *p->subs)) {
+            free(why);
+            return -1;
+        }
+        sub_node *e = &p->subs[p->n_subs++];
+        e->g = g;
+        e->node = i;
+        e->quant = quant;
+        e->reason = join2(where, why);
+        free(why);
+        if (!e->reason)
+            return -1;
+    }
+    for (size_t i = 0; i < onnxq_graph_node_count(g); i++) {
+        const Onnx__NodeProto *n = onnxq_graph_node(g, i);
+        for (size_t k = 0; k < onnxq_graph_subgraph_count(g, i); k++) {
+            const char *attr_name = NULL;
+            const onnxq_graph *sub = onnxq_graph_subgraph(g, i, k, &attr_name);
+            const char *label = onnxq_graph_node_label(g, i);
+            size_t len = (where ? strlen(where) + 2 : 0) + strlen(n->op_type) +
+                         strlen(label) + (attr_name ? strlen(attr_name) : 0) +
+                         16;
+            char *inner = malloc(len);
+            if (!inner)
+                return -1;
+            snprintf(inner, len, "%s%sinside %s '%s' %s", where ? where : "",
+                     where ? ", " : "", n->op_type, label,
+                     attr_name ? attr_name : "?");
+            int rc = plan_subgraphs(p, o, sub, inner);
+            free(inner);
+            if (rc)
+                return -1;
+        }
+    }
+    return 0;
+}
+
 static onnxq_status make_plan(onnxq_model *model, const onnxq_static_options *o,
                               plan *p, onnxq_error *err)
 {
@@ -608,6 +777,8 @@ static onnxq_status make_plan(onnxq_model *model, const onnxq_static_options *o,
         if (key == y ? add_name(p, y) : alias_key(p, y, key))
             goto oom;
     }
+    if (count_defs(p, p->g) || plan_subgraphs(p, o, p->g, NULL))
+        goto oom;
     return ONNXQ_OK;
 oom:
     st = onnxq_error_set(err, ONNXQ_ERR_OUT_OF_MEMORY, "out of memory");
@@ -1439,56 +1610,123 @@ static onnxq_status write_qdq_node(writer *w, Onnx__NodeProto *n)
 
 /* ---- driver ------------------------------------------------------------------ */
 
-/* Subgraph nodes stay float (only the main graph is planned): every one
- * whose op type was asked for goes into the report with the subgraph it
- * is in, so the summary does not pass them over in silence.  where is
- * "inside If 'b' then_branch" (nested: joined with ", "). */
-static int report_subgraphs(const plan *p, const onnxq_graph *g,
-                            const char *where, onnxq_static_report *rep,
+/* The writer's pending subgraph node lists: swapped in once the views
+ * over the old lists are gone. */
+typedef struct sub_swap {
+    Onnx__GraphProto *gp;
+    Onnx__NodeProto **nodes;
+    size_t n;
+} sub_swap;
+
+static const sub_node *sub_entry(const plan *p, const onnxq_graph *g,
+                                 size_t i)
+{
+    for (size_t k = 0; k < p->n_subs; k++)
+        if (p->subs[k].g == g && p->subs[k].node == i)
+            return &p->subs[k];
+    return NULL;
+}
+
+/* QDQ: rewrites subgraph g's node list into *sw (the main writer's steps
+ * on its QUANT nodes, in g's scope: its own renames, p->g = g so weights
+ * and constants resolve there).  Initializers (scales, zero points) go to
+ * the main graph, which every subgraph sees. */
+static onnxq_status write_sub(writer *w, const onnxq_graph *g, sub_swap *sw)
+{
+    plan *p = w->p;
+    onnxq_graph *main_g = p->g;
+    Onnx__NodeProto **nodes = w->nodes;
+    size_t n_nodes = w->n_nodes, cap_nodes = w->cap_nodes;
+    oq_strmap rename = w->rename;
+    char **renamed = w->renamed;
+    size_t n_renamed = w->n_renamed, cap_renamed = w->cap_renamed;
+    w->nodes = NULL;
+    w->n_nodes = w->cap_nodes = 0;
+    memset(&w->rename, 0, sizeof w->rename);
+    w->renamed = NULL;
+    w->n_renamed = w->cap_renamed = 0;
+    p->g = (onnxq_graph *)g;
+    size_t nn = onnxq_graph_node_count(g);
+    size_t *order = malloc((nn ? nn : 1) * sizeof *order);
+    onnxq_status st = order ? onnxq_graph_topo_order(g, order, w->err)
+                            : oom(w);
+    for (size_t k = 0; k < nn && st == ONNXQ_OK; k++) {
+        size_t i = order[k];
+        Onnx__NodeProto *n = onnxq_graph_node(g, i);
+        const sub_node *e = sub_entry(p, g, i);
+        int quant = e && e->quant;
+        if (quant)
+            st = write_qdq_node(w, n);
+        for (size_t j = 0; j < n->n_input && st == ONNXQ_OK; j++) {
+            const char *r = renamed_as(w, n->input[j]);
+            if (r != n->input[j] && replace_str(w, &n->input[j], r))
+                st = oom(w);
+        }
+        if (st == ONNXQ_OK && keep_node(w, n))
+            st = oom(w);
+        if (st == ONNXQ_OK && quant)
+            st = qdq_pair(w, n->output[0]);
+    }
+    free(order);
+    sw->gp = onnxq_graph_proto(g);
+    sw->nodes = w->nodes;
+    sw->n = w->n_nodes;
+    oq_strmap_clear(&w->rename);
+    free(w->renamed);
+    w->nodes = nodes;
+    w->n_nodes = n_nodes;
+    w->cap_nodes = cap_nodes;
+    w->rename = rename;
+    w->renamed = renamed;
+    w->n_renamed = n_renamed;
+    w->cap_renamed = cap_renamed;
+    p->g = main_g;
+    return st;
+}
+
+/* write_sub on every subgraph below g that holds a quantized node. */
+static onnxq_status write_subs(writer *w, const onnxq_graph *g,
+                               sub_swap **sw, size_t *n_sw, size_t *cap_sw)
+{
+    for (size_t i = 0; i < onnxq_graph_node_count(g); i++)
+        for (size_t k = 0; k < onnxq_graph_subgraph_count(g, i); k++) {
+            const onnxq_graph *sub = onnxq_graph_subgraph(g, i, k, NULL);
+            int any = 0;
+            for (size_t e = 0; e < w->p->n_subs && !any; e++)
+                any = w->p->subs[e].g == sub && w->p->subs[e].quant;
+            if (any) {
+                if (oq_grow(sw, cap_sw, *n_sw + 1, sizeof **sw))
+                    return oom(w);
+                sub_swap *s = &(*sw)[(*n_sw)++];
+                memset(s, 0, sizeof *s);
+                onnxq_status st = write_sub(w, sub, s);
+                if (st != ONNXQ_OK)
+                    return st;
+            }
+            onnxq_status st = write_subs(w, sub, sw, n_sw, cap_sw);
+            if (st != ONNXQ_OK)
+                return st;
+        }
+    return ONNXQ_OK;
+}
+
+/* Subgraph nodes in the report, with the subgraph they are in. */
+static int report_subgraphs(const plan *p, onnxq_static_report *rep,
                             size_t *cap)
 {
-    for (size_t i = 0; i < onnxq_graph_node_count(g); i++) {
-        const Onnx__NodeProto *n = onnxq_graph_node(g, i);
-        if (where) {
-            oq_select_verdict v = oq_select_node(p->sel, n);
-            if (v != OQ_SELECT_OP_TYPE) {
-                const char *why =
-                    v == OQ_SELECT_EXCLUDED ? "in --nodes-to-exclude"
-                    : v == OQ_SELECT_NOT_INCLUDED
-                        ? "not in --nodes-to-quantize"
-                        : "static quantizes the main graph only";
-                if (oq_grow(&rep->nodes, cap, rep->n_nodes + 1,
-                            sizeof *rep->nodes))
-                    return -1;
-                onnxq_static_node *r = &rep->nodes[rep->n_nodes++];
-                memset(r, 0, sizeof *r);
-                r->name = oq_strdup(onnxq_graph_node_label(g, i));
-                r->op_type = oq_strdup(n->op_type);
-                size_t len = strlen(where) + strlen(why) + 3;
-                r->reason = malloc(len);
-                if (!r->name || !r->op_type || !r->reason)
-                    return -1;
-                snprintf(r->reason, len, "%s: %s", where, why);
-            }
-        }
-        for (size_t k = 0; k < onnxq_graph_subgraph_count(g, i); k++) {
-            const char *attr_name = NULL;
-            const onnxq_graph *sub = onnxq_graph_subgraph(g, i, k, &attr_name);
-            const char *label = onnxq_graph_node_label(g, i);
-            size_t len = (where ? strlen(where) + 2 : 0) + strlen(n->op_type) +
-                         strlen(label) + (attr_name ? strlen(attr_name) : 0) +
-                         16;
-            char *inner = malloc(len);
-            if (!inner)
-                return -1;
-            snprintf(inner, len, "%s%sinside %s '%s' %s", where ? where : "",
-                     where ? ", " : "", n->op_type, label,
-                     attr_name ? attr_name : "?");
-            int rc = report_subgraphs(p, sub, inner, rep, cap);
-            free(inner);
-            if (rc)
-                return -1;
-        }
+    for (size_t k = 0; k < p->n_subs; k++) {
+        const sub_node *e = &p->subs[k];
+        if (oq_grow(&rep->nodes, cap, rep->n_nodes + 1, sizeof *rep->nodes))
+            return -1;
+        onnxq_static_node *r = &rep->nodes[rep->n_nodes++];
+        memset(r, 0, sizeof *r);
+        r->name = oq_strdup(onnxq_graph_node_label(e->g, e->node));
+        r->op_type = oq_strdup(onnxq_graph_node(e->g, e->node)->op_type);
+        r->reason = oq_strdup(e->reason);
+        r->quantized = e->quant;
+        rep->n_quantized += e->quant;
+        if (!r->name || !r->op_type || !r->reason)
+            return -1;
     }
     return 0;
 }
@@ -1519,7 +1757,7 @@ static onnxq_status fill_report(writer *w, onnxq_static_report *rep)
         if (!r->name || !r->op_type)
             return oom(w);
     }
-    if (report_subgraphs(p, p->g, NULL, rep, &cap))
+    if (report_subgraphs(p, rep, &cap))
         return oom(w);
     return ONNXQ_OK;
 }
@@ -1538,6 +1776,8 @@ onnxq_status onnxq_static_quantize(onnxq_model *model,
         return st;
     writer w;
     memset(&w, 0, sizeof w);
+    sub_swap *sw = NULL;
+    size_t n_sw = 0, cap_sw = 0;
     w.model = model;
     w.o = o;
     w.p = &p;
@@ -1680,6 +1920,9 @@ onnxq_status onnxq_static_quantize(onnxq_model *model,
             }
         }
     }
+    /* QDQ: the quantized nodes of subgraphs, each body in its scope */
+    if (!qop && st == ONNXQ_OK)
+        st = write_subs(&w, p.g, &sw, &n_sw, &cap_sw);
     /* QOperator: graph outputs made by quantized nodes are dequantized */
     for (size_t i = 0; qop && i < w.gp->n_output && st == ONNXQ_OK; i++)
         st = need_float(&w, w.gp->output[i]->name);
@@ -1700,6 +1943,12 @@ onnxq_status onnxq_static_quantize(onnxq_model *model,
     for (size_t i = 0; i < w.n_dead; i++)
         onnx__node_proto__free_unpacked(w.dead[i], NULL);
     w.n_dead = 0;
+    for (size_t i = 0; i < n_sw; i++) {
+        free(sw[i].gp->node);
+        sw[i].gp->node = sw[i].nodes;
+        sw[i].gp->n_node = sw[i].n;
+        sw[i].nodes = NULL;
+    }
     if (w.used_ms)
         st = oq_import_domain(model, "com.microsoft", 1, err);
     if (st == ONNXQ_OK)
@@ -1714,6 +1963,17 @@ done:
             onnx__node_proto__free_unpacked(w.nodes[i], NULL);
     }
     free(w.nodes);
+    for (size_t k = 0; k < n_sw; k++) {
+        for (size_t i = 0; sw[k].nodes && i < sw[k].n; i++) {
+            int is_old = 0;
+            for (size_t j = 0; j < sw[k].gp->n_node && !is_old; j++)
+                is_old = sw[k].gp->node[j] == sw[k].nodes[i];
+            if (!is_old)
+                onnx__node_proto__free_unpacked(sw[k].nodes[i], NULL);
+        }
+        free(sw[k].nodes);
+    }
+    free(sw);
     free(w.dead);
     free(w.scratch.node);
     for (size_t i = 0; i < w.n_grave; i++)
