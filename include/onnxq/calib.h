@@ -131,6 +131,9 @@ typedef struct onnxq_calib_options {
     int num_quantized_bins;    /* Entropy (128) */
     double percentile;         /* Percentile (99.999) */
     int n_threads;             /* session threads (0: default) */
+    int allow_unreached;       /* a name no sample computed gets a zero
+                                  range with unreached set, not an error
+                                  (0) */
 } onnxq_calib_options;
 
 void onnxq_calib_options_init(onnxq_calib_options *o);
@@ -145,6 +148,7 @@ typedef struct onnxq_tensor_range {
     float data_min, data_max; /* extremes seen over all samples */
     float avg, std;      /* Distribution only (else 0) */
     uint64_t count;      /* values seen */
+    int unreached;       /* allow_unreached: no sample computed it */
 } onnxq_tensor_range;
 
 /* Called after each sample of each pass (pass 1 or 2 of n_passes). */
@@ -155,7 +159,7 @@ typedef void (*onnxq_calib_progress_fn)(void *user, int pass, int n_passes,
  * names[0..n_names) (graph inputs or tensors nodes produce; float32 only).
  * *out is a malloc'd array of n_names ranges in the order of names (free
  * with onnxq_tensor_ranges_free).  A name the model does not produce, or one
- * no sample reached, is an error naming it. */
+ * no sample reached (unless allow_unreached), is an error naming it. */
 onnxq_status onnxq_calibrate(onnxq_model *model, const char *const *names,
                              size_t n_names, const onnxq_calib_options *o,
                              onnxq_calib_data *data,

@@ -46,8 +46,9 @@
  * by default when int8 (WeightSymmetric), reduce_range shrinks weights.
  * Subgraphs (If/Loop/Scan bodies): in QDQ form their Conv, MatMul and Gemm
  * are quantized too (no folds there); nodes whose tensor names are made in
- * more than one graph, that read a body's own inputs, or any in QOperator
- * form stay float, listed in the report with the reason.
+ * more than one graph, that read a body's own inputs, whose tensors no
+ * calibration sample computed (ranges calibrated with allow_unreached), or
+ * any in QOperator form stay float, listed in the report with the reason.
  */
 #ifndef ONNXQ_STATIC_QUANT_H
 #define ONNXQ_STATIC_QUANT_H

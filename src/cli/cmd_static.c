@@ -305,6 +305,11 @@ static int write_table(const char *path, const onnxq_calib_options *co,
         cJSON *t = cJSON_CreateObject();
         if (!t)
             goto oom;
+        if (r[i].unreached) { /* no sample computed it: no range */
+            cJSON_AddBoolToObject(t, "unreached", 1);
+            cJSON_AddItemToObject(tensors, r[i].name, t);
+            continue;
+        }
         cJSON_AddNumberToObject(t, "min", r[i].rmin);
         cJSON_AddNumberToObject(t, "max", r[i].rmax);
         cJSON_AddNumberToObject(t, "data_min", r[i].data_min);
@@ -376,6 +381,10 @@ static int read_table(const char *path, char **names, size_t n,
         cJSON *mn = t ? cJSON_GetObjectItemCaseSensitive(t, "min") : NULL;
         cJSON *mx = t ? cJSON_GetObjectItemCaseSensitive(t, "max") : NULL;
         r[i].name = strdup(names[i]);
+        if (t && cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(t, "unreached"))) {
+            r[i].unreached = 1;
+            continue;
+        }
         if (!cJSON_IsNumber(mn) || !cJSON_IsNumber(mx) ||
             !isfinite(mn->valuedouble) || !isfinite(mx->valuedouble)) {
             onnxq_tensor_ranges_free(r, n);
@@ -979,6 +988,8 @@ int cmd_static(int argc, char **argv)
     } else if (n_names) {
         if (cli_samples_open(CMD, &src, NULL, 0, &data) != CLI_OK)
             goto done;
+        /* subgraph nodes whose branch no sample took stay float */
+        copt.allow_unreached = 1;
         if (onnxq_calibrate(m, (const char *const *)names, n_names, &copt,
                             data, show_progress ? progress : NULL, NULL,
                             &ranges, &err) != ONNXQ_OK) {

@@ -560,6 +560,10 @@ onnxq_status onnxq_calibrate(onnxq_model *model, const char *const *names,
                                  onnxq_dtype_name(t->dtype));
             goto done;
         }
+        if (!t->any && opt->allow_unreached) {
+            res[k].unreached = 1;
+            continue;
+        }
         if (!t->any) {
             st = onnxq_error_set(err, ONNXQ_ERR_INVALID_ARGUMENT,
                                  "tensor '%s' was never computed (or always "

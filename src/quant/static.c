@@ -29,8 +29,11 @@
  * range), so a tensor name made in more than one graph (sibling branches,
  * shadowing) cannot be calibrated apart: nodes touching one stay float, as
  * do nodes reading a subgraph's own inputs (not node outputs, so not
- * observed).  The report lists each selected subgraph node with the
- * subgraph it is in.
+ * observed).  The CLI calibrates with allow_unreached: nodes of a branch
+ * no sample took (a tensor of theirs never computed) stay float too
+ * (drop_unreached); an unreached tensor of the main graph is an error.
+ * The report lists each selected subgraph node with the subgraph it is
+ * in.
  */
 #include "onnxq/static_quant.h"
 
@@ -109,6 +112,7 @@ typedef struct sub_node {
     const onnxq_graph *g;
     size_t node;
     int quant;
+    int unreached; /* float since a tensor of it was never computed */
     char *reason; /* "inside If 'b' then_branch[: why]" */
 } sub_node;
 
@@ -619,6 +623,59 @@ static char *join2(const char *a, const char *b)
     return s;
 }
 
+/* Ranges calibration left unreached (allow_unreached): subgraph nodes
+ * reading or making such a tensor of their own subgraph stay float, as
+ * their branch never ran; one that is no such node's is the error
+ * calibration gives without allow_unreached. */
+static onnxq_status drop_unreached(plan *p, const onnxq_tensor_range *ranges,
+                                   const oq_strmap *range_of,
+                                   onnxq_error *err)
+{
+    onnxq_graph *main_g = p->g;
+    for (size_t k = 0; k < p->n_names; k++) {
+        size_t r;
+        if (!oq_strmap_get(range_of, p->names[k], &r) || !ranges[r].unreached)
+            continue;
+        int dropped = 0;
+        for (size_t s = 0; s < p->n_subs; s++) {
+            sub_node *e = &p->subs[s];
+            const onnxq_graph *owner = NULL;
+            if (!e->quant && !e->unreached)
+                continue;
+            if (!onnxq_graph_resolve(e->g, p->names[k], &owner) || !owner ||
+                !onnxq_graph_outer(owner))
+                continue;
+            const char *t[3];
+            p->g = (onnxq_graph *)e->g; /* sub_acts resolves in its scope */
+            size_t nt = sub_acts(p, onnxq_graph_node(e->g, e->node), t);
+            p->g = main_g;
+            int uses = 0;
+            for (size_t j = 0; j < nt; j++)
+                uses |= strcmp(t[j], p->names[k]) == 0;
+            if (!uses)
+                continue;
+            dropped = 1;
+            if (e->unreached)
+                continue;
+            char *why = join2(e->reason, "its branch never ran on the "
+                                         "calibration samples");
+            if (!why)
+                return onnxq_error_set(err, ONNXQ_ERR_OUT_OF_MEMORY,
+                                       "out of memory");
+            free(e->reason);
+            e->reason = why;
+            e->quant = 0;
+            e->unreached = 1;
+        }
+        if (!dropped)
+            return onnxq_error_set(err, ONNXQ_ERR_INVALID_ARGUMENT,
+                                   "tensor '%s' was never computed (or always "
+                                   "empty) on the calibration samples",
+                                   p->names[k]);
+    }
+    return ONNXQ_OK;
+}
+
 /* Plans the selected nodes of g's subgraphs (g itself too when where is
  * set: "inside If 'b' then_branch", nested ones joined with ", "). */
 static int plan_subgraphs(plan *p, const onnxq_static_options *o,
@@ -669,6 +726,7 @@ static int plan_subgraphs(plan *p, const onnxq_static_options *o,
         e->g = g;
         e->node = i;
         e->quant = quant;
+        e->unreached = 0;
         e->reason = join2(where, why);
         free(why);
         if (!e->reason)
@@ -1803,6 +1861,8 @@ onnxq_status onnxq_static_quantize(onnxq_model *model,
             goto done;
         }
     }
+    if ((st = drop_unreached(&p, ranges, &w.range_of, err)) != ONNXQ_OK)
+        goto done;
     /* opsets: QLinear ops need 10, per-axis DequantizeLinear 13 */
     int64_t want = o->format == ONNXQ_FORMAT_QDQ && o->per_channel ? 13 : 11;
     int64_t from = onnxq_model_opset(model, "");

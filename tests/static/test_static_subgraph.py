@@ -7,13 +7,15 @@ the body, or an outer-scope initializer) read through a DequantizeLinear
 inside the body.
 Nodes that cannot be calibrated apart stay float with the reason in the
 report: a tensor name made in two sibling branches, a MatMul reading the
-Loop body's own input.  QOperator leaves subgraph nodes float (reason
-"QOperator: ...").  Every written model runs in ONNX Runtime 1.30
-(tests/oracle/run.js) and in onnxq with output cosine >= 0.99 to ORT's
-float output (inputs taking each If branch), and the model is
-byte-identical at --threads 1 and 2.
+Loop body's own input, a branch no calibration sample took ("its branch
+never ran"; also through --calib-table / --load-calib-table).  QOperator
+leaves subgraph nodes float (reason "QOperator: ...").  Every written
+model runs in ONNX Runtime 1.30 (tests/oracle/run.js) and in onnxq with
+output cosine >= 0.99 to ORT's float output (inputs taking each If
+branch), and the model is byte-identical at --threads 1 and 2.
 Usage: test_static_subgraph.py ONNXQ PROJECT_DIR WORK_DIR
 """
+import json
 import os
 import sys
 
@@ -130,11 +132,12 @@ def sample(shape, i):
     return (rng.standard_normal(shape) + (0.5 if i % 2 == 0 else -0.5)).astype(np.float32)
 
 
-def calib(name, shape, n=6):
+def calib(name, shape, n=6, then_only=False):
+    """then_only: every sample has a positive mean (If takes then_branch)."""
     d = os.path.join(work, name)
     os.makedirs(d)
     for i in range(n):
-        np.save(os.path.join(d, f"s{i}.npy"), sample(shape, i))
+        np.save(os.path.join(d, f"s{i}.npy"), sample(shape, 0 if then_only else i))
     return d
 
 
@@ -193,12 +196,14 @@ def check_sub_quantized(name, m, where, sub, qnodes):
                   f"{name}: {qn} output {node.output[0]} not quantized in {where}")
 
 
-def case(name, model, shape, want_left, want_counts, quantized_main, sub_q, *opts):
+def case(name, model, shape, want_left, want_counts, quantized_main, sub_q, *opts,
+         then_only=False):
     """sub_q: {"node.attribute": [quantized node names]}; subgraphs not
-    named must hold no Q/DQ."""
+    named must hold no Q/DQ.  then_only: calibrate on then_branch samples
+    only (the test inputs still take both branches)."""
     src = os.path.join(work, name + ".onnx")
     onnx.save(model, src)
-    cdir = calib(name + "_calib", shape)
+    cdir = calib(name + "_calib", shape, then_only=then_only)
     xs = []
     for i in range(2):
         x = os.path.join(work, f"{name}_x{i}.npy")
@@ -267,6 +272,32 @@ case("if_collide", if_model(collide=True), [1, 3, 6, 6],
       "then_mm (MatMul): inside If 'branch' then_branch: tensor 'T1' is made in more than "
       "one graph"],
      [("Conv", 1, 3), ("MatMul", 0, 2)], True, {})
+# no calibration sample takes else_branch: its nodes' tensors were never
+# computed, so they stay float; then_branch and the main graph quantize
+case("if_then_only", if_model(), [1, 3, 6, 6],
+     ["else_mm (MatMul): inside If 'branch' else_branch: its branch never ran on the "
+      "calibration samples",
+      "else_conv (Conv): inside If 'branch' else_branch: its branch never ran on the "
+      "calibration samples"],
+     [("Conv", 2, 3), ("MatMul", 1, 2)], True,
+     {"branch.then_branch": ["then_conv", "then_mm"]}, then_only=True)
+# the table marks else_branch tensors "unreached"; loading it gives the
+# same model as calibrating
+tsrc, tbl = os.path.join(work, "if_then_only.onnx"), os.path.join(work, "then_only.json")
+touts = [os.path.join(work, f"then_only_table{i}.onnx") for i in range(2)]
+r1 = run_onnxq(onnxq, "static", tsrc, touts[0], "--calib",
+               os.path.join(work, "if_then_only_calib"), "--calib-table", tbl, "--no-check")
+r2 = run_onnxq(onnxq, "static", tsrc, touts[1], "--load-calib-table", tbl, "--no-check")
+if check(r1.returncode == 0 and r2.returncode == 0,
+         f"if_then_only table: {r1.stderr.strip()} {r2.stderr.strip()}"):
+    with open(tbl) as f:
+        tensors = json.load(f)["tensors"]
+    check(tensors.get("E1") == {"unreached": True}, f"table entry of E1: {tensors.get('E1')}")
+    with open(touts[0], "rb") as f1, open(touts[1], "rb") as f2:
+        check(f1.read() == f2.read(), "if_then_only: model from the table differs")
+    rt = run_ort(touts[1], os.path.join(work, "then_only_table_ort"),
+                 {"X": os.path.join(work, "if_then_only_x0.npy")}, threads=1)
+    check(rt.returncode == 0, f"ORT runs the table model: {rt.stderr.strip()[-300:]}")
 case("nested", nested_model(), [1, 3, 6, 6], [], [("Conv", 2, 2), ("MatMul", 1, 1)], True,
      {"inner.then_branch": ["inner_conv", "inner_mm"]})
 case("loop", loop_model(), [2, 8],
