@@ -919,24 +919,8 @@ __attribute__((target("avx2,fma"))) static void dq_sigmoid_fma(float *v,
         __m256 y = _mm256_add_ps(_mm256_div_ps(p, q), _mm256_set1_ps(0.5f));
         _mm256_storeu_ps(v + i, _mm256_max_ps(y, _mm256_setzero_ps()));
     }
-    for (; i < n; i++) {
-        float x = v[i];
-        x = x > -18.0f ? x : -18.0f;
-        x = x < 18.0f ? x : 18.0f;
-        float x2 = x * x;
-        float p = fmaf(x2, 4.37031012579801e-11f, 1.15627324459942e-07f);
-        p = fmaf(x2, p, 6.08574864600143e-05f);
-        p = fmaf(x2, p, 8.51377133304701e-03f);
-        p = fmaf(x2, p, 2.48287947061529e-01f);
-        float q = fmaf(x2, 6.10247389755681e-13f, 5.76102136993427e-09f);
-        q = fmaf(x2, q, 6.29106785017040e-06f);
-        q = fmaf(x2, q, 1.70198817374094e-03f);
-        q = fmaf(x2, q, 1.16817656904453e-01f);
-        q = fmaf(x2, q, 9.93151921023180e-01f);
-        p = x * p;
-        float y = p / q + 0.5f;
-        v[i] = y > 0.0f ? y : 0.0f;
-    }
+    for (; i < n; i++)
+        v[i] = oq_mlas_logistic(v[i]);
 }
 
 __attribute__((target("avx2,fma"))) static void dq_tanh_fma(float *v,
@@ -959,22 +943,8 @@ __attribute__((target("avx2,fma"))) static void dq_tanh_fma(float *v,
         q = DQ_FMADDV(x2, q, 4.89352518554385e-03f);
         _mm256_storeu_ps(v + i, _mm256_div_ps(_mm256_mul_ps(x, p), q));
     }
-    for (; i < n; i++) {
-        float x = v[i];
-        x = -9.0f > x ? -9.0f : x;
-        x = 9.0f < x ? 9.0f : x;
-        float x2 = x * x;
-        float p = fmaf(x2, -2.76076847742355e-16f, 2.00018790482477e-13f);
-        p = fmaf(x2, p, -8.60467152213735e-11f);
-        p = fmaf(x2, p, 5.12229709037114e-08f);
-        p = fmaf(x2, p, 1.48572235717979e-05f);
-        p = fmaf(x2, p, 6.37261928875436e-04f);
-        p = fmaf(x2, p, 4.89352455891786e-03f);
-        float q = fmaf(x2, 1.19825839466702e-06f, 1.18534705686654e-04f);
-        q = fmaf(x2, q, 2.26843463243900e-03f);
-        q = fmaf(x2, q, 4.89352518554385e-03f);
-        v[i] = x * p / q;
-    }
+    for (; i < n; i++)
+        v[i] = oq_mlas_tanh(v[i]);
 }
 
 static int dq_fma(void)
