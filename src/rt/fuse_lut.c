@@ -38,17 +38,12 @@
 #include "onnxq/builder.h"
 #include "onnxq/graph.h"
 #include "onnxq/tensor.h"
+#include "oq_util.h"
 
 enum {
     T_UINT8 = ONNX__TENSOR_PROTO__DATA_TYPE__UINT8,
     T_INT8 = ONNX__TENSOR_PROTO__DATA_TYPE__INT8,
 };
-
-static int env_on(const char *name)
-{
-    const char *e = getenv(name);
-    return e && atoi(e) > 0;
-}
 
 /* ---- which ops, which inputs --------------------------------------------- */
 
@@ -399,7 +394,7 @@ onnxq_status oq_fuse_lut(onnxq_model *m, const onnxq_session_options *opts,
                          size_t *n_fused, onnxq_error *err)
 {
     *n_fused = 0;
-    if (env_on("ONNXQ_NO_LUT_FUSION"))
+    if (oq_env_on("ONNXQ_NO_LUT_FUSION"))
         return ONNXQ_OK;
     onnxq_status st = onnxq_model_sort(m, err);
     if (st != ONNXQ_OK)
@@ -492,7 +487,7 @@ done:
         c.gp->n_node = w;
         if (!onnxq_build_opset(onnxq_model_proto(m), "com.onnxq", 1))
             st = onnxq_error_set(err, ONNXQ_ERR_OUT_OF_MEMORY, "out of memory");
-        if (env_on("ONNXQ_VERBOSE"))
+        if (oq_env_on("ONNXQ_VERBOSE"))
             fprintf(stderr, "onnxq: QDQ fusion: %zu 8-bit elementwise islands "
                     "(%zu nodes) became lookup tables\n", *n_fused, n_nodes);
     }

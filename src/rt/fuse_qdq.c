@@ -41,6 +41,7 @@
 #include "onnxq/builder.h"
 #include "onnxq/graph.h"
 #include "onnxq/tensor.h"
+#include "oq_util.h"
 
 enum {
     T_FLOAT = ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT,
@@ -61,12 +62,6 @@ typedef struct fctx {
     size_t n_old, cap_old;
     onnxq_error *err;
 } fctx;
-
-static int env_on(const char *name)
-{
-    const char *e = getenv(name);
-    return e && atoi(e) > 0;
-}
 
 static int is_op(const Onnx__NodeProto *n, const char *op)
 {
@@ -253,7 +248,7 @@ static int replace_str(fctx *c, char **slot, const char *s)
     return 0;
 }
 
-static int say_verbose(void) { return env_on("ONNXQ_VERBOSE"); }
+static int say_verbose(void) { return oq_env_on("ONNXQ_VERBOSE"); }
 
 /* ---- pattern 1: Q/DQ around data movement -------------------------------- */
 
@@ -572,7 +567,7 @@ onnxq_status oq_fuse_qdq(onnxq_model **model, onnxq_model **fused,
 {
     *fused = NULL;
     const Onnx__ModelProto *mp = onnxq_model_proto_const(*model);
-    if ((opts && opts->observer) || env_on("ONNXQ_NO_QDQ_FUSION") ||
+    if ((opts && opts->observer) || oq_env_on("ONNXQ_NO_QDQ_FUSION") ||
         !mp->graph || !has_qdq(mp->graph))
         return ONNXQ_OK;
     void *bytes = NULL;

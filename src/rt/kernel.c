@@ -113,6 +113,23 @@ long oq_attr_ints(const oq_kctx *ctx, const char *name, const int64_t **v)
     return (long)a->n_ints;
 }
 
+int oq_attr_ints_into(const oq_kctx *ctx, const char *name, int want,
+                      int64_t min, int64_t *dst)
+{
+    const int64_t *v;
+    long n = oq_attr_ints(ctx, name, &v);
+    if (n <= 0)
+        return 0;
+    if (n != want)
+        return -1;
+    for (long i = 0; i < n; i++) {
+        if (v[i] < min)
+            return -1;
+        dst[i] = v[i];
+    }
+    return 0;
+}
+
 long oq_attr_floats(const oq_kctx *ctx, const char *name, const float **v)
 {
     const Onnx__AttributeProto *a = oq_attr(ctx, name);

@@ -135,6 +135,11 @@ const char *oq_attr_string(const oq_kctx *ctx, const char *name,
 /* INTS / FLOATS: returns the count and sets *v, or -1 if absent. */
 long oq_attr_ints(const oq_kctx *ctx, const char *name, const int64_t **v);
 long oq_attr_floats(const oq_kctx *ctx, const char *name, const float **v);
+/* An INTS attribute of exactly want values, each >= min, into dst: 0 when
+ * copied or when absent or empty (dst left alone, as the reference kernels
+ * read it), -1 when the count or a value is wrong. */
+int oq_attr_ints_into(const oq_kctx *ctx, const char *name, int want,
+                      int64_t min, int64_t *dst);
 const Onnx__AttributeProto *oq_attr(const oq_kctx *ctx, const char *name);
 
 /* ---- element conversion helpers shared by kernels ------------------------ */

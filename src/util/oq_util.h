@@ -23,6 +23,10 @@ void oq_sanitize_filename(char *s);
  * (leaving *arr as it was). */
 int oq_grow(void *arr, size_t *cap, size_t need, size_t elem);
 
+/* 1 when the environment variable name is set to a positive number
+ * (ONNXQ_VERBOSE=1, ONNXQ_NO_QDQ_FUSION=1 ...), else 0. */
+int oq_env_on(const char *name);
+
 /* ---- atomic writes --------------------------------------------------------
  * oq_atomic_open makes a temporary file beside path; write to af->fp, then
  * oq_atomic_commit (fsync + rename over path) or oq_atomic_abort (unlink).

@@ -143,3 +143,9 @@ void oq_atomic_abort(oq_atomic_file *af)
     free(af->final_path);
     memset(af, 0, sizeof *af);
 }
+
+int oq_env_on(const char *name)
+{
+    const char *e = getenv(name);
+    return e && atoi(e) > 0;
+}

@@ -188,25 +188,6 @@ static int read_activation(const oq_kctx *k, activation *act)
     return 0;
 }
 
-/* An INTS attribute of exactly want values, each >= min, into dst (left
- * alone when absent or empty, as the reference reads it); -1 if malformed. */
-static int read_ints(const oq_kctx *k, const char *name, int want, int64_t min,
-                     int64_t *dst)
-{
-    const int64_t *v;
-    long n = oq_attr_ints(k, name, &v);
-    if (n <= 0)
-        return 0;
-    if (n != want)
-        return -1;
-    for (long i = 0; i < n; i++) {
-        if (v[i] < min)
-            return -1;
-        dst[i] = v[i];
-    }
-    return 0;
-}
-
 static int read_auto_pad(const oq_kctx *k, auto_pad *ap)
 {
     char buf[32];
@@ -265,9 +246,9 @@ static int conv_geometry(const oq_kctx *ctx, int fused, conv_geom *g)
     for (int d = 0; d < n; d++)
         stride[d] = dil[d] = 1;
     auto_pad ap;
-    if (read_ints(ctx, "strides", n, 1, stride) ||
-        read_ints(ctx, "dilations", n, 1, dil) ||
-        read_ints(ctx, "pads", 2 * n, 0, pads) || read_auto_pad(ctx, &ap))
+    if (oq_attr_ints_into(ctx, "strides", n, 1, stride) ||
+        oq_attr_ints_into(ctx, "dilations", n, 1, dil) ||
+        oq_attr_ints_into(ctx, "pads", 2 * n, 0, pads) || read_auto_pad(ctx, &ap))
         return -1;
     g->y[0] = x->dims[0];
     g->y[1] = m;
@@ -328,10 +309,10 @@ static int conv_transpose_geometry(const oq_kctx *ctx, conv_geom *g)
     for (int d = 0; d < n; d++)
         stride[d] = dil[d] = 1;
     auto_pad ap;
-    if (read_ints(ctx, "strides", n, 1, stride) ||
-        read_ints(ctx, "dilations", n, 1, dil) ||
-        read_ints(ctx, "pads", 2 * n, 0, pads) ||
-        read_ints(ctx, "output_padding", n, 0, opad) || read_auto_pad(ctx, &ap))
+    if (oq_attr_ints_into(ctx, "strides", n, 1, stride) ||
+        oq_attr_ints_into(ctx, "dilations", n, 1, dil) ||
+        oq_attr_ints_into(ctx, "pads", 2 * n, 0, pads) ||
+        oq_attr_ints_into(ctx, "output_padding", n, 0, opad) || read_auto_pad(ctx, &ap))
         return -1;
     long n_oshape = oq_attr_ints(ctx, "output_shape", &oshape);
     if (n_oshape > 0 && n_oshape != n && n_oshape != n + 2)

@@ -38,6 +38,7 @@
 #include <string.h>
 
 #include "int8_kernels.h"
+#include "oq_util.h"
 #include "registry.h"
 
 enum {
@@ -59,10 +60,8 @@ void oq_int8_misc_stats(size_t *fast, size_t *fallback, size_t *lookups)
 static int verbose(void)
 {
     static int v = -1;
-    if (v < 0) {
-        const char *e = getenv("ONNXQ_VERBOSE");
-        v = e && atoi(e) > 0;
-    }
+    if (v < 0)
+        v = oq_env_on("ONNXQ_VERBOSE");
     return v;
 }
 

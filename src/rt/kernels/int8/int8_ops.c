@@ -37,6 +37,7 @@
 #include <string.h>
 
 #include "int8_kernels.h"
+#include "oq_util.h"
 #include "qgemm.h"
 #include "registry.h"
 #include "kernels/ref/ref_kernels.h"
@@ -74,10 +75,8 @@ oq_int8_stats oq_int8_stats_get(void)
 static int verbose(void)
 {
     static int v = -1;
-    if (v < 0) {
-        const char *e = getenv("ONNXQ_VERBOSE");
-        v = e && atoi(e) > 0;
-    }
+    if (v < 0)
+        v = oq_env_on("ONNXQ_VERBOSE");
     return v;
 }
 

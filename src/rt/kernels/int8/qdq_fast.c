@@ -28,6 +28,7 @@
 #include <string.h>
 
 #include "int8_kernels.h"
+#include "qgemm.h"
 #include "registry.h"
 
 #if defined(__x86_64__) || defined(__i386__)
@@ -44,18 +45,6 @@ enum {
     T_INT8 = ONNX__TENSOR_PROTO__DATA_TYPE__INT8,
     T_INT32 = ONNX__TENSOR_PROTO__DATA_TYPE__INT32,
 };
-
-static int have_avx2(void)
-{
-#if QDQ_X86
-    static int cached = -1;
-    if (cached < 0)
-        cached = __builtin_cpu_supports("avx2") ? 1 : 0;
-    return cached;
-#else
-    return 0;
-#endif
-}
 
 /* ---- element loops ------------------------------------------------------ */
 
@@ -117,7 +106,7 @@ static void dq_run(const void *x, int32_t dt, size_t n, int32_t zp, float s,
 {
     size_t i = 0;
 #if QDQ_X86
-    if (have_avx2())
+    if (oq_qg_have_avx2())
         i = dq_avx2(x, dt, n, zp, s, y);
 #endif
     for (; i < n; i++)
@@ -129,7 +118,7 @@ static void q_run(const float *x, size_t n, float s, int32_t zp, int sgn,
 {
     size_t i = 0;
 #if QDQ_X86
-    if (have_avx2())
+    if (oq_qg_have_avx2())
         i = q_avx2(x, n, s, zp, sgn, q);
 #endif
     int32_t lo = sgn ? -128 : 0, hi = sgn ? 127 : 255;

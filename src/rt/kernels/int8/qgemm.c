@@ -27,7 +27,7 @@
 #define OQ_QG_X86 0
 #endif
 
-static int have_avx2(void)
+int oq_qg_have_avx2(void)
 {
 #if OQ_QG_X86
     static int cached = -1;
@@ -124,7 +124,7 @@ void oq_qg_tile_cols(const int16_t *rows, size_t M, const int16_t *panel,
                      size_t K2, int32_t *c, size_t ldc, size_t nc)
 {
 #if OQ_QG_X86
-    if (have_avx2()) {
+    if (oq_qg_have_avx2()) {
         tile_avx2(rows, M, panel, K2, c, ldc, nc);
         return;
     }
@@ -225,7 +225,7 @@ void oq_qg_conv_tile(const int16_t *const *xrow, int mr, const int64_t *tap_off,
                      size_t ldc, size_t nc)
 {
 #if OQ_QG_X86
-    if (have_avx2()) {
+    if (oq_qg_have_avx2()) {
         conv_tile_avx2(xrow, mr, tap_off, ntaps, C2, panel, c, ldc, nc);
         return;
     }
@@ -485,7 +485,7 @@ void oq_qg_conv_rows_u8(const uint8_t *x, size_t plane, size_t C4,
                         void *dst, size_t ld)
 {
 #if OQ_QG_X86
-    if (have_avx2()) {
+    if (oq_qg_have_avx2()) {
         rows_u8_avx2(x, plane, C4, taps, ntaps, w, nr, adj, rq, dst, ld);
         return;
     }
@@ -537,7 +537,7 @@ void oq_qg_conv_rows(const int16_t *x, size_t plane, size_t C2,
                      int nr, const oq_qg_requant *rq, void *dst, size_t ld)
 {
 #if OQ_QG_X86
-    if (have_avx2()) {
+    if (oq_qg_have_avx2()) {
         rows_avx2(x, plane, C2, taps, ntaps, w, nr, rq, dst, ld);
         return;
     }
@@ -550,7 +550,7 @@ void oq_qg_pack_pairs(const void *c0, const void *c1, int is_signed, size_t n,
 {
     size_t i = 0;
 #if OQ_QG_X86
-    if (have_avx2())
+    if (oq_qg_have_avx2())
         i = pack_pairs_avx2(c0, c1, is_signed, n, zp, dst);
 #endif
     for (; i < n; i++) {
@@ -580,7 +580,7 @@ AVX2 static void interleave_avx2(const int16_t *r0, const int16_t *r1,
 void oq_qg_interleave16(const int16_t *r0, const int16_t *r1, int16_t *dst)
 {
 #if OQ_QG_X86
-    if (have_avx2()) {
+    if (oq_qg_have_avx2()) {
         interleave_avx2(r0, r1, dst);
         return;
     }
@@ -664,7 +664,7 @@ void oq_qg_requant_row(const int32_t *acc, size_t n, int32_t bias, float scale,
     int32_t lo = is_signed ? -128 : 0, hi = is_signed ? 127 : 255;
     size_t i = 0;
 #if OQ_QG_X86
-    if (have_avx2())
+    if (oq_qg_have_avx2())
         i = requant_avx2(acc, n, bias, NULL, scale, NULL, zp, is_signed, out);
 #endif
     for (; i < n; i++)
@@ -678,7 +678,7 @@ void oq_qg_requant_vec(const int32_t *acc, size_t n, const int32_t *bias,
     int32_t lo = is_signed ? -128 : 0, hi = is_signed ? 127 : 255;
     size_t i = 0;
 #if OQ_QG_X86
-    if (have_avx2())
+    if (oq_qg_have_avx2())
         i = requant_avx2(acc, n, 0, bias, 0.0f, scale, zp, is_signed, out);
 #endif
     for (; i < n; i++) {
@@ -692,7 +692,7 @@ void oq_qg_float_vec(const int32_t *acc, size_t n, const float *scale,
 {
     size_t i = 0;
 #if OQ_QG_X86
-    if (have_avx2())
+    if (oq_qg_have_avx2())
         i = float_avx2(acc, n, scale, bias, out);
 #endif
     for (; i < n; i++) {

@@ -30,6 +30,10 @@
 
 enum { OQ_QG_NR = 16, OQ_QG_MR = 6 };
 
+/* 1 when this CPU runs the AVX2 paths (checked once); the int8 kernels of
+ * this folder all ask here. */
+int oq_qg_have_avx2(void);
+
 /* Pairs of k for K values. */
 static inline size_t oq_qg_k2(size_t K) { return (K + 1) / 2; }
 

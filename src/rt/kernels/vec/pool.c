@@ -75,25 +75,6 @@ typedef struct pool_geom {
     int64_t stride[MAXS], dil[MAXS], pad0[MAXS], pad1[MAXS];
 } pool_geom;
 
-/* An INTS attribute of exactly want values >= min into dst, left alone when
- * absent or empty (as the reference reads it); -1 if malformed. */
-static int read_ints(const oq_kctx *ctx, const char *name, int want,
-                     int64_t min, int64_t *dst)
-{
-    const int64_t *v;
-    long n = oq_attr_ints(ctx, name, &v);
-    if (n <= 0)
-        return 0;
-    if (n != want)
-        return -1;
-    for (long i = 0; i < n; i++) {
-        if (v[i] < min)
-            return -1;
-        dst[i] = v[i];
-    }
-    return 0;
-}
-
 /* The window of the node over x into g: 0, or -1 for the reference. */
 static int pool_geometry(const oq_kctx *ctx, const oq_tensor *x, pool_geom *g)
 {
@@ -115,9 +96,9 @@ static int pool_geometry(const oq_kctx *ctx, const oq_tensor *x, pool_geom *g)
         if (ks[d] < 1)
             return -1;
     }
-    if (read_ints(ctx, "strides", n, 1, g->stride) ||
-        read_ints(ctx, "dilations", n, 1, g->dil) ||
-        read_ints(ctx, "pads", 2 * n, 0, pads))
+    if (oq_attr_ints_into(ctx, "strides", n, 1, g->stride) ||
+        oq_attr_ints_into(ctx, "dilations", n, 1, g->dil) ||
+        oq_attr_ints_into(ctx, "pads", 2 * n, 0, pads))
         return -1;
     char buf[32];
     const char *ap = oq_attr_string(ctx, "auto_pad", "NOTSET", buf, sizeof buf);
